@@ -1,0 +1,112 @@
+"""Known upstream failures as data: a matching failure is XFAIL, an unexpected pass is XPASS."""
+from __future__ import annotations
+
+import operator
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from cases.case import LSTMCase
+from cases.status import FAILURE_STATUSES, Status
+
+DEFAULT_EXPECTATIONS = Path(__file__).with_name("expectations.toml")
+RESULT_KEYS = {"exporter", "runtime", "dynamic", "off_export_shape"}
+CASE_KEYS = set(LSTMCase.__dataclass_fields__)
+COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+)$")
+OPERATORS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+
+
+class ExpectationsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Expectation:
+    id: str
+    when: dict
+    statuses: frozenset[str]
+    reason: str
+    link: str
+
+    def matches(self, facts: dict) -> bool:
+        return all(_value_matches(facts.get(key), wanted) for key, wanted in self.when.items())
+
+    def summary(self) -> dict:
+        return {"id": self.id, "reason": self.reason, "link": self.link}
+
+
+def _value_matches(actual, wanted) -> bool:
+    if isinstance(wanted, list):
+        return any(_value_matches(actual, w) for w in wanted)
+    if isinstance(wanted, str) and (m := COMPARISON.match(wanted)):
+        op, operand = m.groups()
+        try:
+            operand_value = type(actual)(operand) if isinstance(actual, (int, float)) else operand
+        except ValueError:
+            return False
+        return OPERATORS[op](actual, operand_value)
+    return actual == wanted
+
+
+def load_expectations(path: str | Path = DEFAULT_EXPECTATIONS) -> list[Expectation]:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ExpectationsError(f"cannot read expectations file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ExpectationsError(f"expectations file {path} is not valid TOML: {exc}") from None
+    entries = data.get("expectation", [])
+    if not isinstance(entries, list):
+        raise ExpectationsError(f"{path}: 'expectation' must be an array of tables ([[expectation]])")
+    expectations, seen = [], set()
+    for number, entry in enumerate(entries, 1):
+        where = f"{path}: expectation #{number}"
+        if not isinstance(entry, dict):
+            raise ExpectationsError(f"{where} is not a table")
+        missing = [k for k in ("id", "when", "statuses", "reason", "link") if k not in entry]
+        if missing:
+            raise ExpectationsError(f"{where} lacks {', '.join(missing)}")
+        if entry["id"] in seen:
+            raise ExpectationsError(f"{where}: duplicate id {entry['id']!r}")
+        seen.add(entry["id"])
+        when = entry["when"]
+        if not isinstance(when, dict) or not when:
+            raise ExpectationsError(f"{where}: 'when' must be a non-empty table")
+        unknown = sorted(set(when) - RESULT_KEYS - CASE_KEYS)
+        if unknown:
+            raise ExpectationsError(f"{where}: unknown 'when' key(s) {', '.join(unknown)}")
+        statuses = entry["statuses"]
+        valid = {s.value for s in FAILURE_STATUSES}
+        if not isinstance(statuses, list) or not statuses or not set(statuses) <= valid:
+            raise ExpectationsError(f"{where}: 'statuses' must list failure statuses from {', '.join(sorted(valid))}")
+        expectations.append(Expectation(entry["id"], when, frozenset(statuses), str(entry["reason"]), str(entry["link"])))
+    return expectations
+
+
+def facts_of(record: dict) -> dict:
+    """What an expectation can match on: the case fields plus the result's coordinates."""
+    params = record.get("params") or {}
+    export_shape = [params.get("seq_len"), params.get("batch")]
+    return {
+        **params,
+        "exporter": record.get("exporter"),
+        "runtime": record.get("runtime"),
+        "dynamic": record.get("dynamic"),
+        "off_export_shape": record.get("run_shape") not in (None, export_shape),
+    }
+
+
+def apply_expectations(record: dict, expectations: list[Expectation]) -> dict:
+    """Set status to XFAIL / XPASS where an expectation matches; keep the observed one as raw_status."""
+    raw = Status(record["raw_status"])
+    facts = facts_of(record)
+    for expectation in expectations:
+        if not expectation.matches(facts):
+            continue
+        if raw.value in expectation.statuses:
+            return {**record, "status": Status.XFAIL.value, "expectation": expectation.summary()}
+        if raw == Status.PASS:
+            return {**record, "status": Status.XPASS.value, "expectation": expectation.summary()}
+    return {**record, "status": raw.value, "expectation": None}

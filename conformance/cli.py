@@ -1,0 +1,130 @@
+"""python -m conformance run | report | list."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from conformance.runner import DEFAULT_RUNTIMES, DEFAULT_STAGE_TIMEOUT, MODES, RunOptions, UsageError
+
+PROG = "python -m conformance"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2: argparse's usage dump buries the point
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from exporters import DEFAULT_OPSET, EXPORTERS
+
+    parser = _Parser(prog=PROG, description="Which torch.nn.LSTM configurations survive ONNX export and run correctly where.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="export, run, compare; write results.jsonl and report.html")
+    run.add_argument("--preset", default="default", help="smoke | default | full (default: default)")
+    run.add_argument("--case", action="append", default=[], metavar="FIELD=V,...",
+                     help="an explicit case instead of a preset, e.g. 'num_layers=2,proj_size=3' (repeatable)")
+    run.add_argument("-k", action="append", default=[], metavar="SUBSTRING", dest="select",
+                     help="keep cases whose id contains SUBSTRING (repeatable: any of)")
+    run.add_argument("--out", default="conformance-out", help="run directory (default: conformance-out)")
+    run.add_argument("--exporters", type=_csv, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
+    run.add_argument("--modes", type=_csv, default=list(MODES), help="static,dynamic (default: both)")
+    run.add_argument("--runtimes", type=_csv, default=list(DEFAULT_RUNTIMES),
+                     help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
+    run.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})")
+    run.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: number of cores)")
+    run.add_argument("--timeout", type=float, default=DEFAULT_STAGE_TIMEOUT, help=f"seconds per stage before TIMEOUT (default: {DEFAULT_STAGE_TIMEOUT:g})")
+    run.add_argument("--cache-dir", default=None, help="export cache (default: ~/.cache/lstm-onnx-conformance/exports)")
+    run.add_argument("--no-cache", action="store_true", help="export every model afresh")
+    run.add_argument("--keep-models", action="store_true", help="keep every model under OUT/models, not just failing ones")
+    run.add_argument("--expectations", default=None, help="expectations TOML (default: cases/expectations.toml)")
+    run.add_argument("--rtol", type=float, default=None, help="override the per-dtype relative tolerance")
+    run.add_argument("--atol", type=float, default=None, help="override the per-dtype absolute tolerance")
+    run.add_argument("--resume", metavar="DIR", default=None, help="finish an interrupted run in DIR with its original options")
+    run.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    report = sub.add_parser("report", help="render report.html from a results.jsonl")
+    report.add_argument("results", help="results.jsonl")
+    report.add_argument("-o", "--output", default=None, help="HTML file (default: report.html beside the results)")
+
+    listing = sub.add_parser("list", help="list the cases of a preset, or the runtimes")
+    listing.add_argument("--preset", default="default")
+    listing.add_argument("-k", action="append", default=[], dest="select", metavar="SUBSTRING")
+    listing.add_argument("--runtimes", action="store_true", help="list runtimes and whether they can run here")
+    return parser
+
+
+def _run(args) -> int:
+    options = RunOptions(
+        preset=args.preset, cases=args.case, select=args.select, exporters=args.exporters, modes=args.modes,
+        runtimes=args.runtimes, opset=args.opset, timeout=args.timeout, cache_dir=args.cache_dir,
+        no_cache=args.no_cache, keep_models=args.keep_models, rtol=args.rtol, atol=args.atol,
+    )
+    if args.jobs is not None:
+        options.jobs = args.jobs
+    if args.expectations:
+        options.expectations = args.expectations
+    from conformance.runner import run
+
+    out = args.resume or args.out
+    start = time.monotonic()
+    summary = run(options, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.no_progress)
+    counts = ", ".join(f"{s} {n}" for s, n in sorted(summary.counts.items()))
+    print(f"{sum(summary.counts.values())} results in {time.monotonic() - start:.0f}s: {counts}")
+    print(f"results: {summary.results_path}\nreport:  {summary.report_path}")
+    return summary.exit_code
+
+
+def _report(args) -> int:
+    from conformance.results import ResultsFileError, read_results
+    from conformance.runner import exit_code_for
+    from reports import render_report
+
+    try:
+        header, results = read_results(args.results)
+    except ResultsFileError as exc:
+        raise UsageError(str(exc)) from None
+    output = Path(args.output) if args.output else Path(args.results).with_name("report.html")
+    try:
+        render_report(header, results, output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"report: {output} ({len(results)} results)")
+    return exit_code_for(results)
+
+
+def _list(args) -> int:
+    if args.runtimes:
+        from conformance.runtimes import get_runtime, known_runtime_names
+
+        for name in known_runtime_names():
+            ok, reason = get_runtime(name).available()
+            print(f"{name:12} {'available' if ok else 'unavailable: ' + reason}")
+        return 0
+    from conformance.runner import resolve_cases
+
+    cases = resolve_cases(RunOptions(preset=args.preset, select=args.select))
+    for case in cases:
+        reason = case.invalid_reason()
+        print(case.id + (f"  (not applicable: {reason})" if reason else ""))
+    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"run": _run, "report": _report, "list": _list}[args.command](args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finish the run with --resume", file=sys.stderr)
+        return 130

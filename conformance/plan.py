@@ -1,0 +1,83 @@
+"""The work of a run: one Job per (case, exporter, shape mode); each yields one result per runtime and run shape."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cases.case import LSTMCase
+from conformance.results import result_key
+
+
+@dataclass(frozen=True)
+class Job:
+    case: LSTMCase
+    exporter: str
+    dynamic: bool
+    opset: int
+    runtimes: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.case.id}|{self.exporter}|{'dynamic' if self.dynamic else 'static'}|{self.opset}"
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.case.id}__{self.exporter}-{'dynamic' if self.dynamic else 'static'}-op{self.opset}.onnx"
+
+    def run_shapes(self) -> list[tuple[int, int]]:
+        """Static models run at the export shape; dynamic ones also at 1x1 and a longer, wider shape."""
+        export = (self.case.seq_len, self.case.batch)
+        if not self.dynamic:
+            return [export]
+        shapes = [export, (1, 1), (2 * self.case.seq_len + 1, self.case.batch + 2)]
+        return list(dict.fromkeys(shapes))
+
+    def base_record(self, runtime: str, run_shape: tuple[int, int]) -> dict:
+        record = {
+            "record": "result",
+            "case": self.case.id,
+            "params": self.case.params(),
+            "exporter": self.exporter,
+            "dynamic": self.dynamic,
+            "opset": self.opset,
+            "runtime": runtime,
+            "run_shape": list(run_shape),
+        }
+        record["key"] = result_key(record)
+        return record
+
+    def result_keys(self, runtime: str | None = None) -> list[str]:
+        return [
+            self.base_record(r, shape)["key"]
+            for r in ((runtime,) if runtime else self.runtimes)
+            for shape in self.run_shapes()
+        ]
+
+
+def make_jobs(cases: list[LSTMCase], exporters: list[str], modes: list[bool], runtimes: list[str], opset: int) -> list[Job]:
+    return [
+        Job(case, exporter, dynamic, opset, tuple(runtimes))
+        for case in cases
+        for exporter in exporters
+        for dynamic in modes
+    ]
+
+
+def not_applicable_record(case: LSTMCase, reason: str) -> dict:
+    record = {
+        "record": "result",
+        "case": case.id,
+        "params": case.params(),
+        "exporter": None,
+        "dynamic": None,
+        "opset": None,
+        "runtime": None,
+        "run_shape": None,
+        "status": "NOT_APPLICABLE",
+        "raw_status": "NOT_APPLICABLE",
+        "stage": "case",
+        "error": None,
+        "message": reason,
+        "expectation": None,
+    }
+    record["key"] = result_key(record)
+    return record

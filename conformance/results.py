@@ -1,0 +1,161 @@
+"""results.jsonl: a header line, then one JSON line per result, appended and flushed as produced.
+
+Readable without torch: reports and vendor machines only need this module.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+SCHEMA = 1
+VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2")
+
+
+class ResultsFileError(ValueError):
+    pass
+
+
+def result_key(record: dict) -> str:
+    """What makes a result unique: case, exporter, shape mode, opset, runtime, run shape."""
+    mode = "dynamic" if record.get("dynamic") else "static"
+    shape = "x".join(str(n) for n in record.get("run_shape") or [])
+    return "|".join(str(p) for p in (record["case"], record.get("exporter"), mode, record.get("opset"), record.get("runtime"), shape))
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpus() -> list[str]:
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _ort_providers() -> list[str]:
+    try:
+        import onnxruntime
+
+        return list(onnxruntime.get_available_providers())
+    except ImportError:
+        return []
+
+
+def make_header(options: dict) -> dict:
+    return {
+        "record": "header",
+        "schema": SCHEMA,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "options": options,
+        "versions": package_versions(),
+        "onnxruntime_providers": _ort_providers(),
+        "platform": {
+            "system": platform.platform(),
+            "machine": platform.machine(),
+            "cpu": _cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "gpus": _gpus(),
+        },
+        "git_commit": _git_commit(),
+    }
+
+
+def read_results(path: str | Path) -> tuple[dict | None, list[dict]]:
+    """(header, results). A torn last line (a killed writer) is ignored; any other bad line is an error."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        raise ResultsFileError(f"results file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"cannot read results file {path}: {exc}") from None
+    header, results = None, []
+    last = len(lines) - 1
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == last:  # no trailing newline: the writer died mid-line
+                break
+            raise ResultsFileError(f"{path}:{number + 1} is not a JSON line; is this a results.jsonl file?") from None
+        if not isinstance(record, dict) or "record" not in record:
+            raise ResultsFileError(f"{path}:{number + 1} is not a conformance record (no 'record' field)")
+        if record["record"] == "header":
+            header = header or record
+        else:
+            results.append(record)
+    return header, results
+
+
+class ResultsWriter:
+    """Appends one line per record and flushes it, so a killed run loses nothing it reported."""
+
+    def __init__(self, path: str | Path, header: dict | None = None):
+        self.path = Path(path)
+        if header is not None:
+            self.path.write_text(json.dumps(header) + "\n", encoding="utf-8")
+        else:
+            self._drop_torn_tail()
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def _drop_torn_tail(self) -> None:
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with self.path.open("r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def write(self, record: dict) -> None:
+        self._file.write(json.dumps(record, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

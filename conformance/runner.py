@@ -1,0 +1,209 @@
+"""A conformance run: plan the work, run it in isolated workers, record results, render the report."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cases import InvalidCaseError, LSTMCase, parse_case, preset_cases, select
+from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations
+from cases.space import PRESETS
+from cases.status import is_ok
+from conformance.compare import Tolerance
+from conformance.plan import Job, make_jobs, not_applicable_record
+from conformance.results import ResultsWriter, make_header, read_results
+from conformance.worker import Settings
+from exporters import DEFAULT_OPSET, EXPORTERS
+
+MODES = {"static": False, "dynamic": True}
+DEFAULT_RUNTIMES = ["ort-cpu", "ort-cuda", "reference"]
+DEFAULT_STAGE_TIMEOUT = 300.0
+
+
+class UsageError(ValueError):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+@dataclass
+class RunOptions:
+    preset: str = "default"
+    cases: list[str] = field(default_factory=list)
+    select: list[str] = field(default_factory=list)
+    exporters: list[str] = field(default_factory=lambda: list(EXPORTERS))
+    modes: list[str] = field(default_factory=lambda: list(MODES))
+    runtimes: list[str] = field(default_factory=lambda: list(DEFAULT_RUNTIMES))
+    opset: int = DEFAULT_OPSET
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout: float = DEFAULT_STAGE_TIMEOUT
+    cache_dir: str | None = None
+    no_cache: bool = False
+    keep_models: bool = False
+    expectations: str = str(DEFAULT_EXPECTATIONS)
+    rtol: float | None = None
+    atol: float | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunOptions":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class RunSummary:
+    results_path: Path
+    report_path: Path | None
+    counts: Counter
+    exit_code: int
+
+
+def resolve_cases(options: RunOptions) -> list[LSTMCase]:
+    if options.cases:
+        try:
+            cases = [parse_case(spec) for spec in options.cases]
+        except InvalidCaseError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        if options.preset not in PRESETS:
+            raise UsageError(f"unknown preset {options.preset!r}; choose from {', '.join(PRESETS)}")
+        cases = preset_cases(options.preset)
+    return select(cases, options.select)
+
+
+def validate(options: RunOptions) -> None:
+    """Everything that can be checked before any work starts, so a typo costs nothing."""
+    from conformance.runtimes import UnknownRuntimeError, get_runtime
+
+    for name in options.exporters:
+        if name not in EXPORTERS:
+            raise UsageError(f"unknown exporter {name!r}; choose from {', '.join(EXPORTERS)}")
+    for mode in options.modes:
+        if mode not in MODES:
+            raise UsageError(f"unknown shape mode {mode!r}; choose from {', '.join(MODES)}")
+    for name in options.runtimes:
+        try:
+            get_runtime(name)
+        except UnknownRuntimeError as exc:
+            raise UsageError(str(exc)) from None
+    if not (options.exporters and options.modes and options.runtimes):
+        raise UsageError("nothing to run: exporters, modes and runtimes must each name at least one")
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1 (got {options.jobs})")
+    if options.timeout <= 0:
+        raise UsageError(f"--timeout must be positive (got {options.timeout})")
+    if not 7 <= options.opset <= 23:
+        raise UsageError(f"--opset {options.opset} is outside the range the exporters support (7-23)")
+    if not resolve_cases(options):
+        raise UsageError("no case matches the selection; see 'python -m conformance list'")
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output directory {out_dir} is not writable ({exc.strerror}); choose another with --out") from None
+
+
+def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False, progress: bool = True) -> RunSummary:
+    from cases.expectations import ExpectationsError
+
+    out_dir = Path(out_dir)
+    results_path = out_dir / "results.jsonl"
+    done: dict[str, dict] = {}
+    if resume:
+        if not results_path.exists():
+            raise UsageError(f"nothing to resume: {results_path} does not exist")
+        header, existing = _read_for_resume(results_path)
+        options = RunOptions.from_dict(header.get("options", {}))
+        done = {r["key"]: r for r in existing}
+    elif results_path.exists() and not overwrite:
+        raise UsageError(f"{out_dir} already holds results; use --resume {out_dir} to finish that run or --overwrite to start again")
+    validate(options)
+    try:
+        expectations = load_expectations(options.expectations)
+    except ExpectationsError as exc:
+        raise UsageError(str(exc)) from None
+    _prepare_out_dir(out_dir)
+
+    cases = resolve_cases(options)
+    valid = [c for c in cases if not c.invalid_reason()]
+    jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, options.opset)
+    writer = ResultsWriter(results_path, None if resume else make_header(options.to_dict()))
+    with writer:
+        for case in cases:
+            reason = case.invalid_reason()
+            record = not_applicable_record(case, reason) if reason else None
+            if record and record["key"] not in done:
+                writer.write(record)
+        work = [(job, {k for k in job.result_keys() if k in done}) for job in jobs]
+        work = [(job, skip) for job, skip in work if len(skip) < len(job.result_keys())]
+        total = sum(len(job.result_keys()) - len(skip) for job, skip in work)
+        if work:
+            _execute(options, out_dir, work, total, expectations, writer, progress)
+    return finish(results_path, out_dir / "report.html")
+
+
+def _read_for_resume(results_path: Path):
+    from conformance.results import ResultsFileError
+
+    try:
+        header, existing = read_results(results_path)
+    except ResultsFileError as exc:
+        raise UsageError(str(exc)) from None
+    if header is None:
+        raise UsageError(f"{results_path} has no run header; it cannot be resumed")
+    return header, existing
+
+
+def _execute(options, out_dir, work, total, expectations, writer, progress) -> None:
+    from tqdm import tqdm
+
+    from conformance.cache import default_cache_dir
+    from conformance.pool import WorkerPool
+
+    jobs = min(options.jobs, len(work))
+    cache_dir = None if options.no_cache else (options.cache_dir or str(default_cache_dir()))
+    settings = Settings(
+        models_dir=str(out_dir / "models"),
+        cache_dir=cache_dir,
+        keep_models=options.keep_models,
+        threads=1 if jobs > 1 else 0,
+        tolerance=_tolerance_override(options),
+    )
+    counts: Counter = Counter()
+    with tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="conformance") as bar:
+
+        def emit(raw: dict) -> None:
+            record = apply_expectations(raw, expectations)
+            writer.write(record)
+            counts[record["status"]] += 1
+            bar.update(1)
+            bar.set_postfix_str(" ".join(f"{s}={n}" for s, n in sorted(counts.items())), refresh=False)
+
+        WorkerPool(jobs, settings, out_dir / "logs", options.timeout).run(work, emit)
+
+
+def _tolerance_override(options: RunOptions) -> Tolerance | None:
+    if options.rtol is None and options.atol is None:
+        return None
+    return Tolerance(rtol=options.rtol if options.rtol is not None else 0.0, atol=options.atol if options.atol is not None else 0.0)
+
+
+def exit_code_for(results: list[dict]) -> int:
+    return 0 if all(is_ok(r["status"]) for r in results) else 1
+
+
+def finish(results_path: Path, report_path: Path | None) -> RunSummary:
+    from reports import render_report
+
+    header, results = read_results(results_path)
+    if report_path is not None:
+        render_report(header, results, report_path)
+    return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code_for(results))

@@ -1,0 +1,111 @@
+"""onnxruntime with one execution provider; catches silent fallback to the CPU provider."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+
+from conformance.runtimes.base import Runtime, RuntimeOutput
+
+CPU = "CPUExecutionProvider"
+
+
+def placement_from_profile(events: list[dict]) -> dict[str, dict[str, int]]:
+    """op type -> provider -> node count, from an onnxruntime profile's node events."""
+    placement: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seen = set()
+    for event in events:
+        args = event.get("args") or {}
+        if event.get("cat") != "Node" or "provider" not in args:
+            continue
+        # Each node shows up several times (fence before/after, kernel time): count it once.
+        node = event.get("name", "").rsplit("_", 2)[0]
+        if node in seen:
+            continue
+        seen.add(node)
+        placement[args.get("op_name", "?")][args["provider"]] += 1
+    return {op: dict(providers) for op, providers in placement.items()}
+
+
+def float_nodes_on_cpu(events: list[dict]) -> list[str]:
+    """Nodes computing floating-point tensors on the CPU provider: real work that fell back.
+
+    onnxruntime keeps small integer shape computations on CPU on purpose; those are not fallback.
+    """
+    names = []
+    for event in events:
+        args = event.get("args") or {}
+        if event.get("cat") != "Node" or args.get("provider") != CPU:
+            continue
+        output_types = [t for shape in args.get("output_type_shape", []) for t in shape]
+        if any(t in ("float", "float16", "double", "bfloat16") for t in output_types):
+            label = f"{args.get('op_name', '?')}:{event.get('name', '').rsplit('_', 2)[0]}"
+            if label not in names:
+                names.append(label)
+    return names
+
+
+class OrtRuntime(Runtime):
+    def __init__(self, provider: str = CPU, name: str | None = None, provider_options: dict | None = None):
+        self.provider = provider
+        self.name = name or f"ort:{provider}"
+        self.provider_options = provider_options or {}
+        self.threads = 0  # 0: onnxruntime's default; the runner sets 1 per worker when parallel
+        self.options = {"provider": provider, **({"provider_options": self.provider_options} if self.provider_options else {})}
+
+    def available(self):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            return False, f"onnxruntime not importable: {exc}"
+        providers = ort.get_available_providers()
+        if self.provider not in providers:
+            short = self.provider.replace("ExecutionProvider", "")
+            return False, (
+                f"{short} EP not available: this onnxruntime {ort.__version__} build has {', '.join(providers)}"
+            )
+        return True, ""
+
+    @property
+    def checks_placement(self) -> bool:
+        return self.provider != CPU
+
+    def load(self, model_path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+        if self.checks_placement:
+            options.enable_profiling = True
+            options.profile_file_prefix = os.path.join(tempfile.gettempdir(), f"ort-profile-{os.getpid()}")
+        providers = [(self.provider, self.provider_options)] if self.provider_options else [self.provider]
+        if self.provider != CPU:
+            providers.append(CPU)
+        session = ort.InferenceSession(model_path, sess_options=options, providers=providers)
+        return {"session": session, "events": None}
+
+    def run_session(self, state, feeds):
+        session = state["session"]
+        outputs = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
+        providers = session.get_providers()
+        result = RuntimeOutput(outputs=outputs, providers=providers)
+        if not self.checks_placement:
+            return result
+        if state["events"] is None:
+            # Placement is fixed when the session is created: one profiled run tells it.
+            profile = session.end_profiling()
+            with open(profile) as f:
+                state["events"] = json.load(f)
+            os.unlink(profile)
+        result.placement = placement_from_profile(state["events"])
+        if self.provider not in providers:
+            result.fallback = f"session providers are {providers}: {self.provider} was not used"
+        else:
+            on_cpu = float_nodes_on_cpu(state["events"])
+            if on_cpu:
+                result.fallback = f"{len(on_cpu)} node(s) computing floats ran on {CPU}: {', '.join(on_cpu)}"
+        return result

@@ -1,0 +1,207 @@
+"""Executes one Job: export (or reuse) the model, then run it in every runtime at every run shape.
+
+`execute_job` is a generator of raw result records (status before expectations). It announces each
+risky stage through `notify` with the result keys that stage decides, so the parent can attribute a
+crash or a hang to exactly those results.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from cases.status import Status
+from conformance.compare import TOLERANCES, Tolerance, compare
+from conformance.plan import Job
+from exporters.base import ExportResult, error_info
+
+
+@dataclass
+class Settings:
+    models_dir: str
+    cache_dir: str | None = None
+    keep_models: bool = False
+    threads: int = 0
+    tolerance: Tolerance | None = None
+
+
+class Worker:
+    """State that lives as long as a worker process: runtime instances and availability."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._runtimes: dict[str, object] = {}
+
+    def runtime(self, name: str):
+        if name not in self._runtimes:
+            from conformance.runtimes import get_runtime
+
+            runtime = get_runtime(name)
+            if hasattr(runtime, "threads"):
+                runtime.threads = self.settings.threads
+            self._runtimes[name] = runtime
+        return self._runtimes[name]
+
+    def export(self, job: Job, workdir: Path) -> tuple[ExportResult, Path, bool]:
+        from exporters import get_exporter
+
+        if self.settings.cache_dir:
+            from conformance.cache import ExportCache, export_key
+
+            cache, key = ExportCache(self.settings.cache_dir), export_key(job)
+            hit = cache.get(key)
+            if hit:
+                return hit[0], hit[1], True
+        path = workdir / job.model_name
+        result = get_exporter(job.exporter).export(job.case, str(path), dynamic=job.dynamic, opset=job.opset)
+        if self.settings.cache_dir:
+            path = cache.put(key, result, path)
+        return result, path, False
+
+    def execute(self, job: Job, skip: set[str], notify: Callable[[str, list[str]], None]) -> Iterator[dict]:
+        from cases.inputs import make_feeds
+
+        todo = [k for k in job.result_keys() if k not in skip]
+        if not todo:
+            return
+        available = {name: self.runtime(name).available() for name in job.runtimes}
+        for name, (ok, reason) in available.items():
+            if not ok:
+                for shape in job.run_shapes():
+                    record = job.base_record(name, shape)
+                    if record["key"] in todo:
+                        yield finish_record(record, Status.SKIPPED, "available", message=reason)
+        wanted = [n for n in job.runtimes if available[n][0] and any(k in todo for k in job.result_keys(n))]
+        if not wanted:
+            return
+        workdir = Path(tempfile.mkdtemp(prefix="lstm-export-"))
+        try:
+            notify("export", [k for n in wanted for k in job.result_keys(n) if k in todo])
+            export, model_path, cached = self.export(job, workdir)
+            export_info = {
+                "status": export.status, "opset": export.opset, "ops": export.ops,
+                "cached": cached, "seconds": round(export.seconds, 4), "log": export.log,
+            }
+            reference = _EagerReference(job)
+            any_failure = not export.ok
+            for name in wanted:
+                for record in self._run_runtime(job, name, todo, export, export_info, model_path, reference, make_feeds, notify):
+                    any_failure |= record["raw_status"] != Status.PASS.value
+                    yield record
+            if model_path.exists() and (any_failure or self.settings.keep_models):
+                os.makedirs(self.settings.models_dir, exist_ok=True)
+                shutil.copyfile(model_path, Path(self.settings.models_dir) / job.model_name)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _run_runtime(self, job, name, todo, export, export_info, model_path, reference, make_feeds, notify):
+        runtime = self.runtime(name)
+        shapes = [s for s in job.run_shapes() if job.base_record(name, s)["key"] in todo]
+        common = {"export": export_info, "runtime_options": dict(getattr(runtime, "options", {}) or {})}
+
+        def record_for(shape):
+            return {**job.base_record(name, shape), **common}
+
+        if not export.ok:
+            for shape in shapes:
+                yield finish_record(record_for(shape), Status(export.status), export.stage, error=export.error)
+            return
+        session, load_seconds = None, 0.0
+        if hasattr(runtime, "load") and hasattr(runtime, "run_session"):
+            notify("load", [record_for(s)["key"] for s in shapes])
+            start = time.perf_counter()
+            try:
+                session = runtime.load(str(model_path))
+            except Exception as exc:
+                for shape in shapes:
+                    yield finish_record(record_for(shape), Status.LOAD_ERROR, "load", error=error_info(exc))
+                return
+            load_seconds = time.perf_counter() - start
+        for shape in shapes:
+            record = record_for(shape)
+            feeds = make_feeds(job.case, *shape)
+            start = time.perf_counter()
+            expected = reference.outputs(feeds, shape)
+            eager_seconds = time.perf_counter() - start
+            notify("run", [record["key"]])
+            start = time.perf_counter()
+            try:
+                from conformance.runtimes import as_output
+
+                raw = runtime.run_session(session, feeds) if session is not None else runtime.run(str(model_path), feeds)
+                output = as_output(raw)
+            except Exception as exc:
+                yield finish_record(record, Status.RUN_ERROR, "run", error=error_info(exc))
+                continue
+            run_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            tolerance = self.settings.tolerance or TOLERANCES[job.case.dtype]
+            comparison = compare(expected, output.outputs, tolerance)
+            oracle = reference.oracle_errors(feeds, shape, output.outputs)
+            status = Status(comparison.status)
+            if output.fallback and status == Status.PASS:
+                status = Status.FALLBACK
+            record.update(
+                providers=output.providers,
+                placement=output.placement,
+                fallback=output.fallback,
+                tolerance=comparison.to_dict()["tolerance"],
+                outputs=comparison.to_dict()["outputs"],
+                oracle_max_abs=oracle,
+            )
+            record["timings"] = {
+                "export_s": export_info["seconds"], "export_cached": export_info["cached"],
+                "load_s": round(load_seconds, 4), "eager_s": round(eager_seconds, 4),
+                "run_s": round(run_seconds, 4), "compare_s": round(time.perf_counter() - start, 4),
+            }
+            message = output.fallback if status == Status.FALLBACK else comparison.message
+            yield finish_record(record, status, "compare", message=message)
+
+
+class _EagerReference:
+    """torch eager outputs per run shape, plus an fp64 oracle that tells exporter error from runtime precision."""
+
+    def __init__(self, job: Job):
+        from cases.torch_model import build_module
+
+        self.case = job.case
+        self.module = build_module(job.case)
+        self._expected: dict = {}
+
+    def outputs(self, feeds, shape):
+        if shape not in self._expected:
+            from cases.torch_model import eager_outputs
+
+            self._expected[shape] = eager_outputs(self.case, self.module, feeds)
+        return self._expected[shape]
+
+    def oracle_errors(self, feeds, shape, actual) -> dict[str, float | None]:
+        import numpy as np
+        from cases.torch_model import eager_outputs
+
+        oracle = eager_outputs(self.case, self.module, feeds, dtype="float64")
+        errors = {}
+        for name, value in oracle.items():
+            got = actual.get(name)
+            if got is None or np.shape(got) != value.shape:
+                errors[name] = None
+            else:
+                errors[name] = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - value), initial=0.0))
+        return errors
+
+
+def finish_record(record: dict, status: Status, stage: str, *, error: dict | None = None, message: str | None = None) -> dict:
+    record.setdefault("outputs", None)
+    record.setdefault("timings", {})
+    return {
+        **record,
+        "raw_status": status.value,
+        "status": status.value,
+        "stage": stage,
+        "error": error,
+        "message": message if message is not None else (error or {}).get("message", ""),
+    }

@@ -1,0 +1,113 @@
+"""Pure rendering: everything shown comes from the header and the result records."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cases.status import DISPLAY_ORDER, OK_STATUSES, Status
+
+TEXT_LIMIT = 4000
+SEVERITY = {s.value: i for i, s in enumerate(DISPLAY_ORDER)}
+STATUS_CLASS = {
+    **{s.value: "bad" for s in Status},
+    "PASS": "pass",
+    "XFAIL": "xfail",
+    "XPASS": "xpass",
+    "SKIPPED": "skipped",
+    "NOT_APPLICABLE": "na",
+    "FALLBACK": "fallback",
+    "CRASH": "crash",
+    "TIMEOUT": "crash",
+}
+SHORT = {
+    "PASS": "pass", "XFAIL": "xfail", "XPASS": "XPASS", "SKIPPED": "skip", "NOT_APPLICABLE": "n/a",
+    "NUMERIC_MISMATCH": "num", "SHAPE_MISMATCH": "shape", "DTYPE_MISMATCH": "dtype",
+    "OUTPUT_COUNT_MISMATCH": "count", "EXPORT_ERROR": "export", "INVALID_MODEL": "invalid",
+    "LOAD_ERROR": "load", "RUN_ERROR": "run", "CRASH": "CRASH", "TIMEOUT": "TIME", "FALLBACK": "fallbk",
+}
+
+
+def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f"\n…({len(text) - limit} more characters in results.jsonl)"
+
+
+def _mode(record: dict) -> str:
+    return "dynamic" if record.get("dynamic") else "static"
+
+
+def worst(statuses) -> str:
+    return min(statuses, key=lambda s: SEVERITY.get(s, -1))
+
+
+def build_view(header: dict | None, results: list[dict]) -> dict:
+    applicable = [r for r in results if r["status"] != Status.NOT_APPLICABLE.value]
+    not_applicable = [r for r in results if r["status"] == Status.NOT_APPLICABLE.value]
+    columns = sorted({(r["exporter"], _mode(r), r["runtime"]) for r in applicable})
+    case_ids = list(dict.fromkeys(r["case"] for r in applicable))
+    cells: dict[tuple, list[dict]] = defaultdict(list)
+    for index, r in enumerate(applicable):
+        r["_anchor"] = f"r{index}"
+        cells[(r["case"], r["exporter"], _mode(r), r["runtime"])].append(r)
+    matrix = []
+    for case_id in case_ids:
+        row = []
+        for column in columns:
+            records = cells.get((case_id, *column), [])
+            if not records:
+                row.append(None)
+                continue
+            status = worst(r["status"] for r in records)
+            tip = "; ".join(f"{'x'.join(map(str, r['run_shape']))}: {r['status']}" for r in records)
+            row.append({"status": status, "records": records, "tip": f"{case_id} {' '.join(column)} — {tip}"})
+        matrix.append((case_id, row))
+    counts = Counter(r["status"] for r in results)
+    expectations = {}
+    for r in results:
+        if r.get("expectation"):
+            entry = expectations.setdefault(r["expectation"]["id"], {**r["expectation"], "XFAIL": 0, "XPASS": 0})
+            entry[r["status"]] = entry.get(r["status"], 0) + 1
+    for r in applicable:
+        error = r.get("error") or {}
+        r["_error_text"] = _clip(error.get("text"))
+        r["_log"] = _clip(((r.get("export") or {}).get("log") or "")[-TEXT_LIMIT:])
+    return {
+        "header": header or {},
+        "total": len(results),
+        "counts": [(s.value, counts[s.value]) for s in DISPLAY_ORDER if counts[s.value]],
+        "unexpected": sum(n for s, n in counts.items() if Status(s) not in OK_STATUSES),
+        "columns": columns,
+        "matrix": matrix,
+        "results": sorted(applicable, key=lambda r: (SEVERITY.get(r["status"], 99), r["case"], r["exporter"], _mode(r), r["runtime"])),
+        "not_applicable": not_applicable,
+        "expectations": list(expectations.values()),
+        "exporters": sorted({c[0] for c in columns}),
+        "runtimes": sorted({c[2] for c in columns}),
+        "statuses": [s for s, _ in [(s.value, 0) for s in DISPLAY_ORDER] if counts[s]],
+    }
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["css"] = lambda status: STATUS_CLASS.get(status, "bad")
+    env.filters["short"] = lambda status: SHORT.get(status, status)
+    env.filters["sci"] = lambda value: "–" if value is None else f"{value:.2e}"
+    env.filters["shape"] = lambda shape: "–" if shape is None else "×".join(map(str, shape))
+    return env
+
+
+def render_html(header: dict | None, results: list[dict]) -> str:
+    return _environment().get_template("report.html.j2").render(**build_view(header, results))
+
+
+def render_report(header: dict | None, results: list[dict], path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(render_html(header, results), encoding="utf-8")
+    return path

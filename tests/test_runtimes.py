@@ -1,0 +1,48 @@
+import pytest
+
+from conformance.runtimes import UnknownRuntimeError, get_runtime, known_runtime_names
+from conformance.runtimes.ort import float_nodes_on_cpu, placement_from_profile
+
+
+def node_event(name, op, provider, out_type="float"):
+    return {"cat": "Node", "name": f"{name}_kernel_time", "args": {"op_name": op, "provider": provider,
+            "output_type_shape": [{out_type: [5, 3, 8]}]}}
+
+
+def test_builtins_are_listed():
+    assert {"ort-cpu", "ort-cuda", "reference"} <= set(known_runtime_names())
+
+
+def test_cuda_reports_why_it_cannot_run_here():
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has the CUDA execution provider")
+    ok, reason = get_runtime("ort-cuda").available()
+    assert not ok and reason.startswith("CUDA EP not available")
+
+
+def test_any_execution_provider_by_name():
+    runtime = get_runtime("ort:CPUExecutionProvider")
+    assert runtime.name == "ort:CPUExecutionProvider" and runtime.available() == (True, "")
+
+
+def test_unknown_runtime_is_a_clear_error():
+    with pytest.raises(UnknownRuntimeError, match="unknown runtime 'nope'"):
+        get_runtime("nope")
+    with pytest.raises(UnknownRuntimeError, match="cannot load runtime"):
+        get_runtime("no.such.module:Runtime")
+
+
+def test_placement_counts_each_node_once():
+    events = [node_event("lstm", "LSTM", "CUDAExecutionProvider"), node_event("lstm", "LSTM", "CUDAExecutionProvider"),
+              node_event("shape", "Shape", "CPUExecutionProvider", "int64")]
+    assert placement_from_profile(events) == {"LSTM": {"CUDAExecutionProvider": 1}, "Shape": {"CPUExecutionProvider": 1}}
+
+
+def test_float_work_on_cpu_is_fallback_but_shape_arithmetic_is_not():
+    events = [node_event("shape", "Shape", "CPUExecutionProvider", "int64"),
+              node_event("lstm", "LSTM", "CUDAExecutionProvider")]
+    assert float_nodes_on_cpu(events) == []
+    events.append(node_event("transpose", "Transpose", "CPUExecutionProvider"))
+    assert float_nodes_on_cpu(events) == ["Transpose:transpose"]
