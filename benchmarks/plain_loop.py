@@ -1,0 +1,46 @@
+"""The baseline: the same exports, onnxruntime CPU runs and comparisons, serially in one process."""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import onnxruntime as ort
+
+from cases import preset_cases
+from cases.inputs import make_feeds
+from cases.torch_model import build_module, eager_outputs
+from conformance.compare import TOLERANCES, compare
+from conformance.plan import make_jobs
+from exporters import DEFAULT_OPSET, EXPORTERS, get_exporter
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="default")
+    args = parser.parse_args()
+    cases = [c for c in preset_cases(args.preset) if not c.invalid_reason()]
+    jobs = make_jobs(cases, list(EXPORTERS), [False, True], ["ort-cpu"], DEFAULT_OPSET)
+    start, results = time.perf_counter(), 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for job in jobs:
+            path = Path(tmp) / job.model_name
+            export = get_exporter(job.exporter).export(job.case, str(path), dynamic=job.dynamic, opset=job.opset)
+            module = build_module(job.case)
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) if export.ok else None
+            for shape in job.run_shapes():
+                results += 1
+                if session is None:
+                    continue
+                feeds = make_feeds(job.case, *shape)
+                try:
+                    actual = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+                except Exception:
+                    continue
+                compare(eager_outputs(job.case, module, feeds), actual, TOLERANCES[job.case.dtype])
+    print(f"plain loop: {len(jobs)} exports, {results} results in {time.perf_counter() - start:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
