@@ -29,7 +29,8 @@ def measure(label: str, command: list[str]) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         sys.exit(f"{label} failed:\n{output}")
     peak = usage.ru_maxrss / 1024
-    print(f"{label:<22} {seconds:8.1f}s  peak RSS {peak:7.0f} MiB   {output.strip().splitlines()[-3] if output.strip() else ''}", flush=True)
+    summary = next((line for line in output.splitlines() if " results in " in line), "")
+    print(f"{label:<22} {seconds:8.1f}s  peak RSS {peak:7.0f} MiB   {summary}", flush=True)
     return seconds, peak
 
 

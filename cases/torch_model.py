@@ -76,10 +76,14 @@ def example_tensors(case: LSTMCase, feeds: dict[str, np.ndarray]) -> tuple[torch
 
 
 def eager_outputs(case: LSTMCase, module: torch.nn.Module, feeds: dict[str, np.ndarray], dtype: str | None = None):
-    """Run the module in `dtype` (the case dtype by default; "float64" gives the oracle)."""
+    """Run the module in `dtype` (the case dtype by default; "float64" gives the oracle).
+
+    A module of another dtype is converted on a copy; pass one already converted to skip that.
+    """
     dtype = dtype or case.dtype
     torch_dtype = TORCH_DTYPES[dtype]
-    module = module if dtype == case.dtype else copy.deepcopy(module).to(torch_dtype)
+    if next(module.parameters()).dtype != torch_dtype:
+        module = copy.deepcopy(module).to(torch_dtype)
     args = tuple(to_tensor(feeds[name], torch_dtype) for name in case.input_shapes(1, 1))
     with torch.no_grad():
         results = module(*args)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 from conformance.runner import DEFAULT_RUNTIMES, DEFAULT_STAGE_TIMEOUT, MODES, RunOptions, UsageError
 
 PROG = "python -m conformance"
+
+# Further subcommands: each module has register(subparsers), which adds its parser with
+# set_defaults(handler=...). Raising UsageError there gives the one-line exit-2 error.
+COMMAND_MODULES: list[str] = []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="export, run, compare; write results.jsonl and report.html")
+    run.set_defaults(handler=_run)
     run.add_argument("--preset", default="default", help="smoke | default | full (default: default)")
     run.add_argument("--case", action="append", default=[], metavar="FIELD=V,...",
                      help="an explicit case instead of a preset, e.g. 'num_layers=2,proj_size=3' (repeatable)")
@@ -37,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--modes", type=_csv, default=list(MODES), help="static,dynamic (default: both)")
     run.add_argument("--runtimes", type=_csv, default=list(DEFAULT_RUNTIMES),
                      help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
+    run.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
+                     help="a runtime setting, e.g. 'ort-cpu:graph_optimization_level=disable' or a provider option (repeatable)")
+    run.add_argument("--runtime-config", default=None, metavar="FILE.toml",
+                     help='runtime settings as TOML tables: [runtime."ort:OpenVINOExecutionProvider"] device_type = "CPU"')
     run.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})")
     run.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: number of cores)")
     run.add_argument("--timeout", type=float, default=DEFAULT_STAGE_TIMEOUT, help=f"seconds per stage before TIMEOUT (default: {DEFAULT_STAGE_TIMEOUT:g})")
@@ -51,13 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", help="render report.html from a results.jsonl")
+    report.set_defaults(handler=_report)
     report.add_argument("results", help="results.jsonl")
     report.add_argument("-o", "--output", default=None, help="HTML file (default: report.html beside the results)")
 
     listing = sub.add_parser("list", help="list the cases of a preset, or the runtimes")
+    listing.set_defaults(handler=_list)
     listing.add_argument("--preset", default="default")
     listing.add_argument("-k", action="append", default=[], dest="select", metavar="SUBSTRING")
     listing.add_argument("--runtimes", action="store_true", help="list runtimes and whether they can run here")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
@@ -67,6 +81,7 @@ def _run(args) -> int:
         runtimes=args.runtimes, opset=args.opset, timeout=args.timeout, cache_dir=args.cache_dir,
         no_cache=args.no_cache, keep_models=args.keep_models, rtol=args.rtol, atol=args.atol,
     )
+    options.runtime_options = _runtime_options(args.runtime_config, args.runtime_option)
     if args.jobs is not None:
         options.jobs = args.jobs
     if args.expectations:
@@ -80,6 +95,30 @@ def _run(args) -> int:
     print(f"{sum(summary.counts.values())} results in {time.monotonic() - start:.0f}s: {counts}")
     print(f"results: {summary.results_path}\nreport:  {summary.report_path}")
     return summary.exit_code
+
+
+def _runtime_options(config: str | None, items: list[str]) -> dict[str, dict]:
+    """Settings from the config file first, then from the command line (which wins)."""
+    import tomllib
+
+    settings: dict[str, dict] = {}
+    if config:
+        try:
+            table = tomllib.loads(Path(config).read_text()).get("runtime", {})
+        except OSError as exc:
+            raise UsageError(f"cannot read runtime config {config}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"runtime config {config} is not valid TOML: {exc}") from None
+        if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+            raise UsageError(f"runtime config {config}: expected tables [runtime.\"NAME\"] of key = value")
+        settings = {name: {k: str(v) for k, v in values.items()} for name, values in table.items()}
+    for item in items:
+        head, eq, value = item.partition("=")
+        runtime, sep, key = head.rpartition(":")  # runtime names may hold ':' themselves (ort:<Provider>)
+        if not (sep and runtime and eq and key.strip()):
+            raise UsageError(f"--runtime-option {item!r} is not of the form RUNTIME:KEY=VALUE")
+        settings.setdefault(runtime, {})[key.strip()] = value.strip()
+    return settings
 
 
 def _report(args) -> int:
@@ -121,7 +160,7 @@ def _list(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"run": _run, "report": _report, "list": _list}[args.command](args)
+        return args.handler(args)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

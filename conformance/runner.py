@@ -43,6 +43,8 @@ class RunOptions:
     expectations: str = str(DEFAULT_EXPECTATIONS)
     rtol: float | None = None
     atol: float | None = None
+    # runtime name -> option -> value, e.g. {"ort:OpenVINOExecutionProvider": {"device_type": "CPU"}}
+    runtime_options: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -86,9 +88,12 @@ def validate(options: RunOptions) -> None:
             raise UsageError(f"unknown shape mode {mode!r}; choose from {', '.join(MODES)}")
     for name in options.runtimes:
         try:
-            get_runtime(name)
+            get_runtime(name, options.runtime_options.get(name))
         except UnknownRuntimeError as exc:
             raise UsageError(str(exc)) from None
+    unused = sorted(set(options.runtime_options) - set(options.runtimes))
+    if unused:
+        raise UsageError(f"options given for runtime(s) not in --runtimes: {', '.join(unused)}")
     if not (options.exporters and options.modes and options.runtimes):
         raise UsageError("nothing to run: exporters, modes and runtimes must each name at least one")
     if options.jobs < 1:
@@ -176,6 +181,7 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
         keep_models=options.keep_models,
         threads=1 if jobs > 1 else 0,
         tolerance=_tolerance_override(options),
+        runtime_options=options.runtime_options,
     )
     counts: Counter = Counter()
     with tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="conformance") as bar:

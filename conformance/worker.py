@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from cases.status import Status
 from conformance.compare import TOLERANCES, Tolerance, compare
 from conformance.plan import Job
+from conformance.runtimes import as_output
 from exporters.base import ExportResult, error_info
 
 
@@ -27,6 +28,7 @@ class Settings:
     keep_models: bool = False
     threads: int = 0
     tolerance: Tolerance | None = None
+    runtime_options: dict[str, dict] | None = None
 
 
 class Worker:
@@ -40,7 +42,7 @@ class Worker:
         if name not in self._runtimes:
             from conformance.runtimes import get_runtime
 
-            runtime = get_runtime(name)
+            runtime = get_runtime(name, (self.settings.runtime_options or {}).get(name))
             if hasattr(runtime, "threads"):
                 runtime.threads = self.settings.threads
             self._runtimes[name] = runtime
@@ -130,8 +132,6 @@ class Worker:
             notify("run", [record["key"]])
             start = time.perf_counter()
             try:
-                from conformance.runtimes import as_output
-
                 raw = runtime.run_session(session, feeds) if session is not None else runtime.run(str(model_path), feeds)
                 output = as_output(raw)
             except Exception as exc:
@@ -171,6 +171,7 @@ class _EagerReference:
         self.case = job.case
         self.module = build_module(job.case)
         self._expected: dict = {}
+        self._oracle_module = None
 
     def outputs(self, feeds, shape):
         if shape not in self._expected:
@@ -183,7 +184,13 @@ class _EagerReference:
         import numpy as np
         from cases.torch_model import eager_outputs
 
-        oracle = eager_outputs(self.case, self.module, feeds, dtype="float64")
+        if self._oracle_module is None:
+            import copy
+
+            import torch
+
+            self._oracle_module = copy.deepcopy(self.module).to(torch.float64)  # once per job, not per shape
+        oracle = eager_outputs(self.case, self._oracle_module, feeds, dtype="float64")
         errors = {}
         for name, value in oracle.items():
             got = actual.get(name)

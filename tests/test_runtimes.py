@@ -46,3 +46,36 @@ def test_float_work_on_cpu_is_fallback_but_shape_arithmetic_is_not():
     assert float_nodes_on_cpu(events) == []
     events.append(node_event("transpose", "Transpose", "CPUExecutionProvider"))
     assert float_nodes_on_cpu(events) == ["Transpose:transpose"]
+
+
+def test_ort_session_and_provider_options_are_recorded():
+    runtime = get_runtime("ort-cpu", {"graph_optimization_level": "disable", "intra_op_num_threads": "1", "some_ep_flag": "on"})
+    assert runtime.options == {
+        "provider": "CPUExecutionProvider",
+        "provider_options": {"some_ep_flag": "on"},
+        "session_options": {"graph_optimization_level": "disable", "intra_op_num_threads": 1},
+    }
+
+
+def test_bad_runtime_options_are_clear_errors():
+    with pytest.raises(UnknownRuntimeError, match="graph_optimization_level must be one of"):
+        get_runtime("ort-cpu", {"graph_optimization_level": "max"})
+    with pytest.raises(UnknownRuntimeError, match="intra_op_num_threads must be an integer"):
+        get_runtime("ort-cpu", {"intra_op_num_threads": "many"})
+    with pytest.raises(UnknownRuntimeError, match="takes no options"):
+        get_runtime("reference", {"x": "1"})
+
+
+def test_configured_session_runs(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    runtime = get_runtime("ort-cpu", {"graph_optimization_level": "disable", "intra_op_num_threads": "1"})
+    out = runtime.run(str(path), {"x": np.array([-1.0, 2.0], dtype=np.float32)})
+    assert out.outputs["y"].tolist() == [0.0, 2.0]

@@ -33,8 +33,20 @@ def known_runtime_names() -> list[str]:
     return [*BUILTIN_RUNTIMES, *sorted(set(plugin_runtimes()) - set(BUILTIN_RUNTIMES))]
 
 
-def get_runtime(name: str):
-    """Instantiate a runtime by its command-line name."""
+def get_runtime(name: str, options: dict | None = None):
+    """Instantiate a runtime by its command-line name, configured with `options` (key -> value) if any."""
+    runtime = _instantiate(name)
+    if options:
+        if not hasattr(runtime, "configure"):
+            raise UnknownRuntimeError(f"runtime {name!r} takes no options (got {', '.join(options)})")
+        try:
+            runtime.configure(dict(options))
+        except ValueError as exc:
+            raise UnknownRuntimeError(f"runtime {name!r}: {exc}") from None
+    return runtime
+
+
+def _instantiate(name: str):
     if name in BUILTIN_RUNTIMES:
         return BUILTIN_RUNTIMES[name]()
     if name.startswith("ort:") and len(name) > 4:

@@ -46,13 +46,41 @@ def float_nodes_on_cpu(events: list[dict]) -> list[str]:
     return names
 
 
+GRAPH_OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
+SESSION_INT_OPTIONS = ("intra_op_num_threads", "inter_op_num_threads")
+
+
 class OrtRuntime(Runtime):
     def __init__(self, provider: str = CPU, name: str | None = None, provider_options: dict | None = None):
         self.provider = provider
         self.name = name or f"ort:{provider}"
         self.provider_options = provider_options or {}
         self.threads = 0  # 0: onnxruntime's default; the runner sets 1 per worker when parallel
-        self.options = {"provider": provider, **({"provider_options": self.provider_options} if self.provider_options else {})}
+        self.session_options: dict = {}
+        self._record_options()
+
+    def _record_options(self) -> None:
+        self.options = {"provider": self.provider}
+        if self.provider_options:
+            self.options["provider_options"] = dict(self.provider_options)
+        if self.session_options:
+            self.options["session_options"] = dict(self.session_options)
+
+    def configure(self, options: dict) -> None:
+        """Session options by name (graph_optimization_level, intra/inter_op_num_threads); the rest go to the provider."""
+        for key, value in options.items():
+            if key == "graph_optimization_level":
+                if str(value) not in GRAPH_OPTIMIZATION_LEVELS:
+                    raise ValueError(f"graph_optimization_level must be one of {', '.join(GRAPH_OPTIMIZATION_LEVELS)}")
+                self.session_options[key] = str(value)
+            elif key in SESSION_INT_OPTIONS:
+                try:
+                    self.session_options[key] = int(value)
+                except ValueError:
+                    raise ValueError(f"{key} must be an integer (got {value!r})") from None
+            else:
+                self.provider_options[key] = str(value)
+        self._record_options()
 
     def available(self):
         try:
@@ -79,6 +107,12 @@ class OrtRuntime(Runtime):
         if self.threads:
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
+        for key in SESSION_INT_OPTIONS:
+            if key in self.session_options:
+                setattr(options, key, self.session_options[key])
+        if "graph_optimization_level" in self.session_options:
+            level = GRAPH_OPTIMIZATION_LEVELS[self.session_options["graph_optimization_level"]]
+            options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
         if self.checks_placement:
             options.enable_profiling = True
             options.profile_file_prefix = os.path.join(tempfile.gettempdir(), f"ort-profile-{os.getpid()}")
