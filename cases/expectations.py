@@ -11,7 +11,10 @@ from cases.case import LSTMCase
 from cases.status import FAILURE_STATUSES, Status
 
 DEFAULT_EXPECTATIONS = Path(__file__).with_name("expectations.toml")
-RESULT_KEYS = {"exporter", "runtime", "dynamic", "off_export_shape"}
+RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape"}
+# Open-ended keys: "runtime_options.<name>" (a runtime setting recorded with the result) and
+# "params.<name>" (any case parameter, for cases that are not LSTMCase, e.g. ONNX node cases).
+PREFIXED_KEYS = ("runtime_options.", "params.")
 CASE_KEYS = set(LSTMCase.__dataclass_fields__)
 COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+)$")
 OPERATORS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
@@ -74,7 +77,7 @@ def load_expectations(path: str | Path = DEFAULT_EXPECTATIONS) -> list[Expectati
         when = entry["when"]
         if not isinstance(when, dict) or not when:
             raise ExpectationsError(f"{where}: 'when' must be a non-empty table")
-        unknown = sorted(set(when) - RESULT_KEYS - CASE_KEYS)
+        unknown = sorted(k for k in set(when) - RESULT_KEYS - CASE_KEYS if not k.startswith(PREFIXED_KEYS))
         if unknown:
             raise ExpectationsError(f"{where}: unknown 'when' key(s) {', '.join(unknown)}")
         statuses = entry["statuses"]
@@ -91,6 +94,9 @@ def facts_of(record: dict) -> dict:
     export_shape = [params.get("seq_len"), params.get("batch")]
     return {
         **params,
+        **{f"params.{k}": v for k, v in params.items()},
+        **{f"runtime_options.{k}": v for k, v in (record.get("runtime_options") or {}).items()},
+        "case": record.get("case"),
         "exporter": record.get("exporter"),
         "runtime": record.get("runtime"),
         "dynamic": record.get("dynamic"),

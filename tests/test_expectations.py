@@ -77,3 +77,13 @@ def test_string_comparison_excludes_a_runtime(expectations):
                  params={**record()["params"], "proj_size": 0, "batch_first": True})
     assert apply_expectations(dyn, expectations)["expectation"]["id"] == "dynamo-dynamic-sequence-declared-static"
     assert apply_expectations({**dyn, "runtime": "reference", "raw_status": "PASS"}, expectations)["status"] == "PASS"
+
+
+def test_runtime_options_and_params_can_be_matched(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text('[[expectation]]\nid="x"\nwhen={"runtime_options.precision"="bf16", "params.layout"=1}\n'
+                    'statuses=["NUMERIC_MISMATCH"]\nreason="r"\nlink="https://example.org"\n')
+    expectations = load_expectations(path)
+    hit = record(raw_status="NUMERIC_MISMATCH", runtime_options={"precision": "bf16"}, params={"layout": 1})
+    assert apply_expectations(hit, expectations)["status"] == "XFAIL"
+    assert apply_expectations({**hit, "runtime_options": {"precision": "f32"}}, expectations)["status"] == "NUMERIC_MISMATCH"
