@@ -84,14 +84,10 @@ class Worker:
         try:
             notify("export", [k for n in wanted for k in job.result_keys(n) if k in todo])
             export, model_path, cached = self.export(job, workdir)
-            export_info = {
-                "status": export.status, "opset": export.opset, "ops": export.ops,
-                "cached": cached, "seconds": round(export.seconds, 4), "log": export.log,
-            }
             reference = _EagerReference(job)
             any_failure = not export.ok
             for name in wanted:
-                for record in self._run_runtime(job, name, todo, export, export_info, model_path, reference, make_feeds, notify):
+                for record in self._run_runtime(job, name, todo, export, export_summary(export, cached), model_path, reference, make_feeds, notify):
                     any_failure |= record["raw_status"] != Status.PASS.value
                     yield record
             if model_path.exists() and (any_failure or self.settings.keep_models):
@@ -112,17 +108,14 @@ class Worker:
             for shape in shapes:
                 yield finish_record(record_for(shape), Status(export.status), export.stage, error=export.error)
             return
-        session, load_seconds = None, 0.0
-        if hasattr(runtime, "load") and hasattr(runtime, "run_session"):
-            notify("load", [record_for(s)["key"] for s in shapes])
-            start = time.perf_counter()
-            try:
-                session = runtime.load(str(model_path))
-            except Exception as exc:
-                for shape in shapes:
-                    yield finish_record(record_for(shape), Status.LOAD_ERROR, "load", error=error_info(exc))
-                return
-            load_seconds = time.perf_counter() - start
+        notify("load", [record_for(s)["key"] for s in shapes])
+        try:
+            session, load_seconds = load_session(runtime, model_path)
+        except Exception as exc:
+            for shape in shapes:
+                yield finish_record(record_for(shape), Status.LOAD_ERROR, "load", error=error_info(exc))
+            return
+        tolerance = self.settings.tolerance or TOLERANCES[job.case.dtype]
         for shape in shapes:
             record = record_for(shape)
             feeds = make_feeds(job.case, *shape)
@@ -130,36 +123,62 @@ class Worker:
             expected = reference.outputs(feeds, shape)
             eager_seconds = time.perf_counter() - start
             notify("run", [record["key"]])
-            start = time.perf_counter()
-            try:
-                raw = runtime.run_session(session, feeds) if session is not None else runtime.run(str(model_path), feeds)
-                output = as_output(raw)
-            except Exception as exc:
-                yield finish_record(record, Status.RUN_ERROR, "run", error=error_info(exc))
-                continue
-            run_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            tolerance = self.settings.tolerance or TOLERANCES[job.case.dtype]
-            comparison = compare(expected, output.outputs, tolerance)
-            oracle = reference.oracle_errors(feeds, shape, output.outputs)
-            status = Status(comparison.status)
-            if output.fallback and status == Status.PASS:
-                status = Status.FALLBACK
-            record.update(
-                providers=output.providers,
-                placement=output.placement,
-                fallback=output.fallback,
-                tolerance=comparison.to_dict()["tolerance"],
-                outputs=comparison.to_dict()["outputs"],
-                oracle_max_abs=oracle,
-            )
-            record["timings"] = {
+            timings = {
                 "export_s": export_info["seconds"], "export_cached": export_info["cached"],
                 "load_s": round(load_seconds, 4), "eager_s": round(eager_seconds, 4),
-                "run_s": round(run_seconds, 4), "compare_s": round(time.perf_counter() - start, 4),
             }
-            message = output.fallback if status == Status.FALLBACK else comparison.message
-            yield finish_record(record, status, "compare", message=message)
+            yield judge_run(record, runtime, session, model_path, feeds, expected, tolerance, timings=timings,
+                            oracle=lambda actual: reference.oracle_errors(feeds, shape, actual))
+
+
+def export_summary(export: ExportResult, cached: bool) -> dict:
+    """What each result records about the export its model came from."""
+    return {
+        "status": export.status, "opset": export.opset, "ops": export.ops,
+        "cached": cached, "seconds": round(export.seconds, 4), "log": export.log,
+    }
+
+
+def load_session(runtime, model_path: Path):
+    """(session, seconds) for runtimes that load apart from running, so LOAD_ERROR is told from RUN_ERROR;
+    (None, 0.0) for run-only runtimes. Raises what loading raises."""
+    if not (hasattr(runtime, "load") and hasattr(runtime, "run_session")):
+        return None, 0.0
+    start = time.perf_counter()
+    session = runtime.load(str(model_path))
+    return session, time.perf_counter() - start
+
+
+def judge_run(record: dict, runtime, session, model_path: Path, feeds: dict, expected: dict, tolerance: Tolerance, *,
+              timings: dict, oracle: Callable[[dict], dict] | None = None) -> dict:
+    """Run `feeds` in the runtime (through `session` when it has one) and compare with `expected`.
+
+    Returns the finished raw record: RUN_ERROR, a comparison status, or FALLBACK for a pass that ran
+    elsewhere than asked. `oracle(actual)` gives each output's max abs error against an fp64 truth, where one exists.
+    """
+    start = time.perf_counter()
+    try:
+        raw = runtime.run_session(session, feeds) if session is not None else runtime.run(str(model_path), feeds)
+        output = as_output(raw)
+    except Exception as exc:
+        return finish_record(record, Status.RUN_ERROR, "run", error=error_info(exc))
+    run_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    comparison = compare(expected, output.outputs, tolerance)
+    status = Status(comparison.status)
+    if output.fallback and status == Status.PASS:
+        status = Status.FALLBACK
+    record.update(
+        providers=output.providers,
+        placement=output.placement,
+        fallback=output.fallback,
+        tolerance=comparison.to_dict()["tolerance"],
+        outputs=comparison.to_dict()["outputs"],
+        oracle_max_abs=oracle(output.outputs) if oracle else None,
+    )
+    record["timings"] = {**timings, "run_s": round(run_seconds, 4), "compare_s": round(time.perf_counter() - start, 4)}
+    message = output.fallback if status == Status.FALLBACK else comparison.message
+    return finish_record(record, status, "compare", message=message)
 
 
 class _EagerReference:

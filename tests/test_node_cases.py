@@ -1,0 +1,149 @@
+"""The ONNX LSTM node cases: valid models, and expected outputs that an independent implementation confirms."""
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+from cases.node_cases import NODE_CASES, OUTPUTS
+from lstm_numpy import lstm
+
+# Both sides compute in float32 or better on the same float32 inputs: only rounding may differ.
+TIGHT = {"rtol": 1e-5, "atol": 1e-6}
+IDS = [case.id for case in NODE_CASES]
+BY_NAME = {case.name: case for case in NODE_CASES}
+
+
+def node_attributes(model: onnx.ModelProto) -> dict:
+    """The LSTM node's attributes as Python values, read back from the model itself."""
+    (node,) = model.graph.node
+    assert node.op_type == "LSTM"
+    decode = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
+    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return {name: [decode(x) for x in v] if isinstance(v, list) else decode(v) for name, v in values.items()}
+
+
+def as_stored(value):
+    """An attribute value as the model holds it: floats become float32."""
+    if isinstance(value, list):
+        return [as_stored(v) for v in value]
+    return np.float32(value).item() if isinstance(value, float) else value
+
+
+def numpy_outputs(case, **changes) -> dict:
+    """The numpy LSTM on the case's own model and feeds; `changes` overrides inputs or attributes."""
+    model = case.model()
+    arrays = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
+    arguments = {**arrays, **case.feeds(), **node_attributes(model), **changes}
+    return dict(zip(OUTPUTS, lstm(**arguments)))
+
+
+def assert_outputs_close(actual: dict, expected: dict) -> None:
+    assert list(actual) == list(expected)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], err_msg=name, **TIGHT)
+
+
+@pytest.mark.parametrize("case", NODE_CASES, ids=IDS)
+def test_model_is_one_valid_lstm_node_with_the_case_attributes(case):
+    model = case.model()
+    onnx.checker.check_model(model, full_check=True)
+    onnx.checker.check_model(case.unrolled_model(), full_check=True)
+    attributes = node_attributes(model)
+    for name, value in case.attributes.items():
+        assert attributes[name] == as_stored(value)
+    assert ("P" in model.graph.node[0].input) == case.peepholes
+    assert case.params()["hidden_size"] == attributes["hidden_size"]
+
+
+@pytest.mark.parametrize("case", NODE_CASES, ids=IDS)
+def test_expected_outputs_match_the_independent_numpy_lstm(case):
+    expected = case.expected_outputs()
+    assert_outputs_close(expected, numpy_outputs(case))
+    declared = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in case.model().graph.output}
+    assert {name: list(value.shape) for name, value in expected.items()} == declared
+
+
+# What undoes each case's feature in the numpy LSTM (layout only moves axes: its own test below).
+WITHOUT_FEATURE = {
+    "reverse": {"direction": "forward"},
+    "peepholes": {"P": None},
+    "input-forget": {"input_forget": 0},
+    "clip-gates": {"clip": None},
+    "clip": {"clip": None},
+    "activations-relu": {"activations": None},
+    "activations-hardsigmoid": {"activations": None, "activation_alpha": (), "activation_beta": ()},
+    "sequence-lens": {"sequence_lens": None},
+}
+
+
+def test_every_case_but_layout_says_what_undoes_it():
+    assert set(WITHOUT_FEATURE) == {case.name for case in NODE_CASES} - {"layout"}
+
+
+@pytest.mark.parametrize("name", WITHOUT_FEATURE)
+def test_each_case_changes_the_outputs(name):
+    """A case whose attribute changed nothing would test nothing."""
+    case = BY_NAME[name]
+    with_feature, without = numpy_outputs(case), numpy_outputs(case, **WITHOUT_FEATURE[name])
+    assert max(np.abs(with_feature[n] - without[n]).max() for n in OUTPUTS) > 1e-3
+
+
+def test_clip_cases_tell_the_two_readings_of_clip_apart():
+    """clip-gates: |Ct| stays below the bound, so clipping h's input or not agrees; clip: it does not."""
+    gates = BY_NAME["clip-gates"]
+    for name, value in numpy_outputs(gates, clip_cell_into_h=False).items():
+        np.testing.assert_allclose(numpy_outputs(gates)[name], value, **TIGHT)
+    literal, gates_only = numpy_outputs(BY_NAME["clip"]), numpy_outputs(BY_NAME["clip"], clip_cell_into_h=False)
+    assert max(np.abs(literal[n] - gates_only[n]).max() for n in OUTPUTS) > 1e-2
+
+
+def test_layout_case_is_the_sequence_major_case_transposed():
+    batch_major = numpy_outputs(BY_NAME["layout"])
+    feeds = BY_NAME["layout"].feeds()
+    sequence_major = numpy_outputs(
+        BY_NAME["layout"], layout=0, X=feeds["X"].transpose(1, 0, 2),
+        initial_h=feeds["initial_h"].transpose(1, 0, 2), initial_c=feeds["initial_c"].transpose(1, 0, 2),
+    )
+    np.testing.assert_allclose(batch_major["Y"], sequence_major["Y"].transpose(2, 0, 1, 3), **TIGHT)
+    np.testing.assert_allclose(batch_major["Y_h"], sequence_major["Y_h"].transpose(1, 0, 2), **TIGHT)
+
+
+def test_sequence_lens_zero_the_padding_and_hold_the_state():
+    case = BY_NAME["sequence-lens"]
+    outputs = numpy_outputs(case)
+    for n, length in enumerate(case.sequence_lens):
+        assert not outputs["Y"][length:, :, n].any()
+        np.testing.assert_array_equal(outputs["Y_h"][0, n], outputs["Y"][length - 1, 0, n])  # forward ends at its last step
+        np.testing.assert_array_equal(outputs["Y_h"][1, n], outputs["Y"][0, 1, n])  # reverse ends at step 0
+
+
+def test_params_are_scalars_and_name_the_attributes():
+    for case in NODE_CASES:
+        params = case.params()
+        assert all(isinstance(v, (str, int, float, bool)) for v in params.values()), case.id
+        assert set(case.attributes) <= set(params)
+    assert BY_NAME["activations-hardsigmoid"].params()["activations"] == "HardSigmoid,Tanh,Tanh"
+    assert len(set(IDS)) == len(IDS)
+
+
+@pytest.fixture(scope="module")
+def onnx_lstm_test_cases():
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collecting runs every operator's case generator; some of them warn
+        return collect_testcases("LSTM")
+
+
+def test_numpy_lstm_reproduces_the_onnx_backend_test_vectors(onnx_lstm_test_cases):
+    """The numpy LSTM against the ONNX project's own LSTM test cases (defaults, bias, peepholes, layout, directions)."""
+    assert len(onnx_lstm_test_cases) >= 6
+    for test_case in onnx_lstm_test_cases:
+        graph = test_case.model.graph
+        inputs, expected = test_case.data_sets[0]
+        arguments = {i.name: value for i, value in zip(graph.input, inputs) if i.name}
+        outputs = dict(zip(("Y", "Y_h", "Y_c"), lstm(**arguments, **node_attributes(test_case.model))))
+        for output, value in zip(graph.output, expected):
+            np.testing.assert_allclose(outputs[output.name], value, err_msg=test_case.name, **TIGHT)
