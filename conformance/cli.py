@@ -13,7 +13,7 @@ PROG = "python -m conformance"
 
 # Further subcommands: each module has register(subparsers), which adds its parser with
 # set_defaults(handler=...). Raising UsageError there gives the one-line exit-2 error.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["conformance.diff", "conformance.baseline", "conformance.merge", "conformance.trend", "conformance.corpus", "conformance.run_corpus"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _csv(text: str) -> list[str]:
+def csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", action="append", default=[], metavar="SUBSTRING", dest="select",
                      help="keep cases whose id contains SUBSTRING (repeatable: any of)")
     run.add_argument("--out", default="conformance-out", help="run directory (default: conformance-out)")
-    run.add_argument("--exporters", type=_csv, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
-    run.add_argument("--modes", type=_csv, default=list(MODES), help="static,dynamic (default: both)")
-    run.add_argument("--runtimes", type=_csv, default=list(DEFAULT_RUNTIMES),
+    run.add_argument("--exporters", type=csv_list, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
+    run.add_argument("--modes", type=csv_list, default=list(MODES), help="static,dynamic (default: both)")
+    run.add_argument("--runtimes", type=csv_list, default=list(DEFAULT_RUNTIMES),
                      help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
     run.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
                      help="a runtime setting, e.g. 'ort-cpu:graph_optimization_level=disable' or a provider option (repeatable)")
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--expectations", default=None, help="expectations TOML (default: cases/expectations.toml)")
     run.add_argument("--rtol", type=float, default=None, help="override the per-dtype relative tolerance")
     run.add_argument("--atol", type=float, default=None, help="override the per-dtype absolute tolerance")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run the K-th of N slices of the work, balanced by expected cost (for a CI matrix; join them with 'merge')")
+    run.add_argument("--baseline", default=None, metavar="RESULTS",
+                     help="results file or run directory to diff against: the report shows what changed, and a regression exits 1")
     run.add_argument("--resume", metavar="DIR", default=None, help="finish an interrupted run in DIR with its original options")
     run.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,6 +84,7 @@ def _run(args) -> int:
         preset=args.preset, cases=args.case, select=args.select, exporters=args.exporters, modes=args.modes,
         runtimes=args.runtimes, opset=args.opset, timeout=args.timeout, cache_dir=args.cache_dir,
         no_cache=args.no_cache, keep_models=args.keep_models, rtol=args.rtol, atol=args.atol,
+        shard=args.shard, baseline=args.baseline,
     )
     options.runtime_options = _runtime_options(args.runtime_config, args.runtime_option)
     if args.jobs is not None:

@@ -62,6 +62,44 @@ def make_jobs(cases: list[LSTMCase], exporters: list[str], modes: list[bool], ru
     ]
 
 
+# Expected cost of a job in TorchScript exports: a Dynamo export (torch.export + onnxscript) takes about
+# 30 of them and dominates its job; each run and its comparison takes about a tenth of one, which
+# matters when exports come from the cache. Unknown exporters count as TorchScript.
+EXPORTER_COST = {"torchscript": 1, "dynamo": 30}
+RUN_COST = 0.1
+
+
+def job_cost(job: Job) -> float:
+    return EXPORTER_COST.get(job.exporter, 1) + RUN_COST * len(job.result_keys())
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 1 <= K <= N; ValueError with the reason otherwise."""
+    index, sep, count = text.partition("/")
+    try:
+        index, count = int(index), int(count)
+    except ValueError:
+        index = count = 0
+    if not sep or not 1 <= index <= count:
+        raise ValueError(f"--shard {text!r} is not of the form K/N with 1 <= K <= N (e.g. 2/4)")
+    return index, count
+
+
+def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
+    """Shard `index` (1-based) of `count`: greedy longest-first by expected cost, ties to the lowest shard.
+
+    Deterministic: every machine of a CI matrix computes the same assignment from the same job list.
+    """
+    loads = [0.0] * count
+    mine = set()
+    for job in sorted(jobs, key=lambda j: (-job_cost(j), j.key)):
+        shard = loads.index(min(loads))
+        loads[shard] += job_cost(job)
+        if shard == index - 1:
+            mine.add(job.key)
+    return [job for job in jobs if job.key in mine]
+
+
 def not_applicable_record(case: LSTMCase, reason: str) -> dict:
     record = {
         "record": "result",

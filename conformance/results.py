@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 SCHEMA = 1
-VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2")
+VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2", "openvino", "tract")
 
 
 class ResultsFileError(ValueError):
@@ -49,7 +50,8 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpus() -> list[str]:
+def _gpus() -> list[dict[str, str]]:
+    """Name and driver of each NVIDIA GPU nvidia-smi reports; none without it."""
     if not shutil.which("nvidia-smi"):
         return []
     try:
@@ -59,17 +61,36 @@ def _gpus() -> list[str]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
+    gpus = []
+    for line in filter(None, (line.strip() for line in out.splitlines())):
+        name, _, driver = line.rpartition(",")
+        gpus.append({"name": name.strip(), "driver": driver.strip()})
+    return gpus
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+            ["git", *args], cwd=Path(__file__).resolve().parent,
             capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip() or None
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_state() -> dict:
+    """The suite's commit, and whether the tree had local changes (then the commit alone does not reproduce)."""
+    commit = _git("rev-parse", "HEAD") or None
+    changes = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"git_commit": commit, "git_dirty": None if changes is None else bool(changes)}
+
+
+def command_line() -> str:
+    """The command as the user can type it again: `python -m conformance ...`, not `__main__.py ...`."""
+    program = Path(sys.argv[0]).name
+    if program == "__main__.py":
+        program = f"python -m {Path(sys.argv[0]).resolve().parent.name}"
+    return " ".join([program, *map(shlex.quote, sys.argv[1:])])
 
 
 def _ort_providers() -> list[str]:
@@ -81,15 +102,22 @@ def _ort_providers() -> list[str]:
         return []
 
 
+def onnxruntime_build(versions: dict, providers: list[str]) -> str:
+    """GPU when onnxruntime-gpu is installed or its CUDA provider is present, CPU otherwise."""
+    return "GPU" if versions.get("onnxruntime-gpu") or "CUDAExecutionProvider" in providers else "CPU"
+
+
 def make_header(options: dict) -> dict:
+    versions, providers = package_versions(), _ort_providers()
     return {
         "record": "header",
         "schema": SCHEMA,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": command_line(),
         "options": options,
-        "versions": package_versions(),
-        "onnxruntime_providers": _ort_providers(),
+        "versions": versions,
+        "onnxruntime_providers": providers,
+        "onnxruntime_build": onnxruntime_build(versions, providers),
         "platform": {
             "system": platform.platform(),
             "machine": platform.machine(),
@@ -97,7 +125,7 @@ def make_header(options: dict) -> dict:
             "cpu_count": os.cpu_count(),
             "gpus": _gpus(),
         },
-        "git_commit": _git_commit(),
+        **_git_state(),
     }
 
 

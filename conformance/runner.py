@@ -12,7 +12,7 @@ from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_ex
 from cases.space import PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
-from conformance.plan import Job, make_jobs, not_applicable_record
+from conformance.plan import Job, make_jobs, not_applicable_record, parse_shard, shard_jobs
 from conformance.results import ResultsWriter, make_header, read_results
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS
@@ -45,6 +45,8 @@ class RunOptions:
     atol: float | None = None
     # runtime name -> option -> value, e.g. {"ort:OpenVINOExecutionProvider": {"device_type": "CPU"}}
     runtime_options: dict[str, dict] = field(default_factory=dict)
+    shard: str | None = None  # "K/N": this run does the K-th of N deterministic slices of the work
+    baseline: str | None = None  # results file or run directory whose diff the report embeds
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -104,9 +106,18 @@ def validate(options: RunOptions) -> None:
         raise UsageError(f"--opset {options.opset} is outside the range the exporters support (7-23)")
     if not resolve_cases(options):
         raise UsageError("no case matches the selection; see 'python -m conformance list'")
+    if options.shard:
+        try:
+            parse_shard(options.shard)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if options.baseline:
+        from conformance.diff import load_run
+
+        load_run(options.baseline)
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
+def prepare_out_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".write-test"
@@ -135,14 +146,19 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
         expectations = load_expectations(options.expectations)
     except ExpectationsError as exc:
         raise UsageError(str(exc)) from None
-    _prepare_out_dir(out_dir)
+    prepare_out_dir(out_dir)
 
     cases = resolve_cases(options)
     valid = [c for c in cases if not c.invalid_reason()]
     jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, options.opset)
+    shard_index = 1
+    if options.shard:
+        shard_index, shard_count = parse_shard(options.shard)
+        jobs = shard_jobs(jobs, shard_index, shard_count)
     writer = ResultsWriter(results_path, None if resume else make_header(options.to_dict()))
     with writer:
-        for case in cases:
+        # Not-applicable records belong to no job: shard 1 alone writes them, so merged shards hold each once.
+        for case in cases if shard_index == 1 else []:
             reason = case.invalid_reason()
             record = not_applicable_record(case, reason) if reason else None
             if record and record["key"] not in done:
@@ -152,7 +168,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
         total = sum(len(job.result_keys()) - len(skip) for job, skip in work)
         if work:
             _execute(options, out_dir, work, total, expectations, writer, progress)
-    return finish(results_path, out_dir / "report.html")
+    return finish(results_path, out_dir / "report.html", options.baseline)
 
 
 def _read_for_resume(results_path: Path):
@@ -206,10 +222,20 @@ def exit_code_for(results: list[dict]) -> int:
     return 0 if all(is_ok(r["status"]) for r in results) else 1
 
 
-def finish(results_path: Path, report_path: Path | None) -> RunSummary:
+def finish(results_path: Path, report_path: Path | None, baseline: str | None = None) -> RunSummary:
+    """Repro scripts for the failures, the report (with the diff against `baseline` if given), the exit code.
+
+    A regression against the baseline fails the run like an unexpected failure does.
+    """
+    from conformance.diff import diff_runs, load_run
+    from conformance.repro import write_repros
     from reports import render_report
 
     header, results = read_results(results_path)
+    repros = write_repros(header, results, results_path.parent / "repro")
+    run_diff = diff_runs(load_run(baseline), (header, results), base_label=baseline, new_label=str(results_path)) if baseline else None
     if report_path is not None:
-        render_report(header, results, report_path)
-    return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code_for(results))
+        links = {key: os.path.relpath(path, report_path.parent) for key, path in repros.items()}
+        render_report(header, results, report_path, diff=run_diff, repros=links)
+    exit_code = max(exit_code_for(results), run_diff.exit_code if run_diff else 0)
+    return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code)

@@ -7,6 +7,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cases.status import DISPLAY_ORDER, OK_STATUSES, Status
+from reports.charts import error_bars, error_histograms
+from reports.clusters import failure_clusters
+from reports.trend import trend_view
 
 TEXT_LIMIT = 4000
 SEVERITY = {s.value: i for i, s in enumerate(DISPLAY_ORDER)}
@@ -42,7 +45,31 @@ def worst(statuses) -> str:
     return min(statuses, key=lambda s: SEVERITY.get(s, -1))
 
 
-def build_view(header: dict | None, results: list[dict]) -> dict:
+def _gpu_text(gpus: list) -> str:
+    # Older headers hold "name, driver" strings, newer ones {"name", "driver"}.
+    return ", ".join(f"{g['name']} (driver {g['driver']})" if isinstance(g, dict) else str(g) for g in gpus) or "none"
+
+
+def environment_rows(header: dict) -> list[tuple[str, str]]:
+    """What a reader needs to reproduce the run: versions, the onnxruntime build, the machine, the suite commit, the command."""
+    rows = [(name, version or "not installed") for name, version in (header.get("versions") or {}).items()]
+    providers = ", ".join(header.get("onnxruntime_providers") or [])
+    build = header.get("onnxruntime_build")
+    rows.append(("onnxruntime build", f"{build} ({providers})" if build else providers))
+    plat = header.get("platform") or {}
+    rows += [
+        ("OS", plat.get("system", "")),
+        ("CPU", f"{plat.get('cpu', '')} ({plat.get('cpu_count', '?')} cores)"),
+        ("GPU", _gpu_text(plat.get("gpus") or [])),
+    ]
+    commit = header.get("git_commit")
+    rows.append(("suite commit", (commit + (" with local changes" if header.get("git_dirty") else "")) if commit else "unknown"))
+    rows.append(("command", header.get("command", "")))
+    return rows
+
+
+def build_view(header: dict | None, results: list[dict], diff=None, repros: dict[str, str] | None = None) -> dict:
+    """Everything the report template shows. `diff`: a conformance.diff.RunDiff to embed; `repros`: key -> script link."""
     applicable = [r for r in results if r["status"] != Status.NOT_APPLICABLE.value]
     not_applicable = [r for r in results if r["status"] == Status.NOT_APPLICABLE.value]
     columns = sorted({(r["exporter"], _mode(r), r["runtime"]) for r in applicable})
@@ -73,8 +100,24 @@ def build_view(header: dict | None, results: list[dict]) -> dict:
         error = r.get("error") or {}
         r["_error_text"] = _clip(error.get("text"))
         r["_log"] = _clip(((r.get("export") or {}).get("log") or "")[-TEXT_LIMIT:])
+        r["_severity"] = SEVERITY.get(r["status"], 99)
+        r["_bars"] = error_bars(r)
+        r["_max_abs"] = max((b["value"] for b in r["_bars"]), default=None)
+    clusters = failure_clusters(applicable)
+    header = header or {}
     return {
-        "header": header or {},
+        "header": header,
+        "environment": environment_rows(header),
+        "shard": (header.get("options") or {}).get("shard"),
+        "merged_from": header.get("merged_from") or [],
+        "diff": diff,
+        "repros": repros or {},
+        "anchors": {r["key"]: r["_anchor"] for r in applicable if "key" in r},
+        "cluster_groups": [
+            ("Unexpected failures", [c for c in clusters if not c.expected]),
+            ("Expected failures (XFAIL: known upstream issues)", [c for c in clusters if c.expected]),
+        ],
+        "histograms": error_histograms(applicable),
         "total": len(results),
         "counts": [(s.value, counts[s.value]) for s in DISPLAY_ORDER if counts[s.value]],
         "unexpected": sum(n for s, n in counts.items() if Status(s) not in OK_STATUSES),
@@ -103,11 +146,25 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(header: dict | None, results: list[dict]) -> str:
-    return _environment().get_template("report.html.j2").render(**build_view(header, results))
+def render_html(header: dict | None, results: list[dict], diff=None, repros: dict[str, str] | None = None) -> str:
+    return _environment().get_template("report.html.j2").render(**build_view(header, results, diff, repros))
 
 
-def render_report(header: dict | None, results: list[dict], path: str | Path) -> Path:
+def render_report(header: dict | None, results: list[dict], path: str | Path, *, diff=None, repros: dict[str, str] | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_html(header, results), encoding="utf-8")
+    path.write_text(render_html(header, results, diff, repros), encoding="utf-8")
+    return path
+
+
+def render_diff(diff, path: str | Path) -> Path:
+    """A conformance.diff.RunDiff as a page of its own."""
+    path = Path(path)
+    path.write_text(_environment().get_template("diff.html.j2").render(diff=diff), encoding="utf-8")
+    return path
+
+
+def render_trend(runs: list[tuple[str, dict, list[dict]]], path: str | Path) -> Path:
+    """runs: (label, header, results), oldest first."""
+    path = Path(path)
+    path.write_text(_environment().get_template("trend.html.j2").render(**trend_view(runs)), encoding="utf-8")
     return path

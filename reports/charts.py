@@ -1,0 +1,80 @@
+"""Geometry for the report's inline SVG charts: plain numbers and path strings, drawn by the templates.
+
+No plotting library and nothing fetched at view time: a report must open offline.
+"""
+from __future__ import annotations
+
+import math
+
+OUTPUT_NAMES = ("output", "h_n", "c_n")
+# Histogram bins: one per decade of max abs error, exact zeros and non-finite values apart.
+LOWEST_DECADE, HIGHEST_DECADE = -12, 2
+MAX_X_LABELS = 8  # more would overlap: a nightly trend has dozens of runs
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+
+
+def _decade(value: float) -> int:
+    return min(max(math.floor(math.log10(value)), LOWEST_DECADE), HIGHEST_DECADE)
+
+
+def error_histograms(results: list[dict]) -> list[dict]:
+    """Per output: how many compared results fall in each decade of max abs error, within tolerance or not."""
+    labels = ["0", *(f"1e{d}" for d in range(LOWEST_DECADE, HIGHEST_DECADE + 1)), "inf"]
+    histograms = []
+    for name in OUTPUT_NAMES:
+        bins = [{"label": label, "ok": 0, "bad": 0} for label in labels]
+        for record in results:
+            stats = (record.get("outputs") or {}).get(name) or {}
+            value = stats.get("max_abs")
+            if value is None:
+                continue
+            index = 0 if value == 0 else len(labels) - 1 if not math.isfinite(value) else 1 + _decade(value) - LOWEST_DECADE
+            bins[index]["ok" if stats.get("status") == "PASS" else "bad"] += 1
+        if any(b["ok"] or b["bad"] for b in bins):
+            histograms.append({"name": name, "bins": bins, "max": max(b["ok"] + b["bad"] for b in bins)})
+    return histograms
+
+
+def error_bars(record: dict) -> list[dict]:
+    """One bar per output: height on a log scale from 1e-12 to 1e2, red where the output failed."""
+    span = HIGHEST_DECADE - LOWEST_DECADE
+    bars = []
+    for name in OUTPUT_NAMES:
+        stats = (record.get("outputs") or {}).get(name) or {}
+        value = stats.get("max_abs")
+        if value is None:
+            continue
+        fraction = 0.0 if value == 0 else 1.0 if not math.isfinite(value) else min(max((math.log10(value) - LOWEST_DECADE) / span, 0.02), 1.0)
+        bars.append({"name": name, "value": value, "fraction": fraction, "ok": stats.get("status") == "PASS"})
+    return bars
+
+
+def line_chart(labels: list[str], series: dict[str, list[float | None]], width: int = 760, height: int = 220) -> dict:
+    """Lines of values in [0, 1] over evenly spaced labels; a None breaks the line (no result there)."""
+    left, right, top, bottom = 48, 52, 10, 46  # room for the y labels and half an x label either side
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return round(left + (i * step if len(labels) > 1 else plot_w / 2), 1)
+
+    def y(value: float) -> float:
+        return round(top + (1 - value) * plot_h, 1)
+
+    lines = []
+    for number, (name, values) in enumerate(series.items()):
+        path, pen_down, points = [], False, []
+        for i, value in enumerate(values):
+            if value is None:
+                pen_down = False
+                continue
+            path.append(f"{'L' if pen_down else 'M'}{x(i)},{y(value)}")
+            pen_down = True
+            points.append({"x": x(i), "y": y(value), "value": value, "label": labels[i]})
+        lines.append({"name": name, "color": PALETTE[number % len(PALETTE)], "path": " ".join(path), "points": points})
+    return {
+        "width": width, "height": height, "left": left, "right": width - right, "top": top, "bottom": top + plot_h,
+        "y_ticks": [{"y": y(v), "label": f"{v:.0%}"} for v in (0.0, 0.25, 0.5, 0.75, 1.0)],
+        "x_ticks": [{"x": x(i), "label": label} for i, label in enumerate(labels) if i % math.ceil(len(labels) / MAX_X_LABELS) == 0],
+        "lines": lines,
+    }
