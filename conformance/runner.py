@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,7 +199,9 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
         threads=1 if jobs > 1 else 0,
         tolerance=_tolerance_override(options),
         runtime_options=options.runtime_options,
+        scratch_dir=str(out_dir / ".scratch"),
     )
+    os.makedirs(settings.scratch_dir, exist_ok=True)
     counts: Counter = Counter()
     with tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="conformance") as bar:
 
@@ -209,7 +212,10 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
             bar.update(1)
             bar.set_postfix_str(" ".join(f"{s}={n}" for s, n in sorted(counts.items())), refresh=False)
 
-        WorkerPool(jobs, settings, out_dir / "logs", options.timeout).run(work, emit)
+        try:
+            WorkerPool(jobs, settings, out_dir / "logs", options.timeout).run(work, emit)
+        finally:
+            shutil.rmtree(settings.scratch_dir, ignore_errors=True)
 
 
 def _tolerance_override(options: RunOptions) -> Tolerance | None:

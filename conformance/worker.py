@@ -29,6 +29,9 @@ class Settings:
     threads: int = 0
     tolerance: Tolerance | None = None
     runtime_options: dict[str, dict] | None = None
+    # Where fresh exports are written before caching; inside the run directory, so a killed worker's
+    # leftovers go away with the run's own cleanup instead of piling up in the system temp dir.
+    scratch_dir: str | None = None
 
 
 class Worker:
@@ -80,7 +83,7 @@ class Worker:
         wanted = [n for n in job.runtimes if available[n][0] and any(k in todo for k in job.result_keys(n))]
         if not wanted:
             return
-        workdir = Path(tempfile.mkdtemp(prefix="lstm-export-"))
+        workdir = Path(tempfile.mkdtemp(prefix="lstm-export-", dir=self.settings.scratch_dir))
         try:
             notify("export", [k for n in wanted for k in job.result_keys(n) if k in todo])
             export, model_path, cached = self.export(job, workdir)

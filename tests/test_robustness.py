@@ -73,6 +73,7 @@ def test_resume_after_kill_finishes_without_loss_or_duplicates(tmp_path, cache_d
     keys = [r["key"] for r in after]
     assert len(keys) == len(set(keys)) == 8 * 4  # 8 configurations x (1 static + 3 dynamic run shapes)
     assert after[: len(before)] == before
+    assert not (out / ".scratch").exists(), "the killed workers' half-done exports are cleaned up"
 
 
 def test_parallel_results_equal_serial_results(tmp_path, cache_dir):
