@@ -19,12 +19,18 @@ MUST_MATCH = ("git_commit", "versions.torch", "versions.onnx", "versions.onnxscr
 SOURCE_FIELDS = ("started", "command", "versions", "onnxruntime_build", "onnxruntime_providers", "platform", "git_commit")
 
 
+def producer_of(header: dict) -> dict:
+    """The header that describes how a run's models were made: a corpus run's models were exported
+    elsewhere (by export-corpus, whose header it carries), often on a machine with torch where this one has none."""
+    return header.get("corpus_exported") or header if header.get("source") == "corpus" else header
+
+
 def check_compatible(runs: list[tuple[str, dict]]) -> None:
     """One-line UsageError naming the first field that differs between the runs' headers."""
     (first_label, first), *others = runs
-    reference = environment_of(first)
+    reference = environment_of(producer_of(first))
     for label, header in others:
-        env = environment_of(header)
+        env = environment_of(producer_of(header))
         for name in MUST_MATCH:
             if env.get(name) != reference.get(name):
                 raise UsageError(

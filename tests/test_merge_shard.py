@@ -111,3 +111,17 @@ def test_merge_joins_runs_of_different_runtimes_keeping_one_not_applicable_recor
     merged = read_jsonl(tmp_path / "merged" / "results.jsonl")
     assert sorted(r["key"] for r in merged[1:]) == sorted(r["key"] for r in records)
     assert merged[0]["options"]["runtimes"] == ["ort-cpu", "ort-cuda", "reference"]
+
+
+def test_a_torch_free_corpus_run_merges_by_the_versions_it_was_exported_with():
+    from conformance.merge import check_compatible
+    from conformance.runner import UsageError
+
+    exporter = {"git_commit": "abc", "versions": {"torch": "2.13.0", "onnx": "1.23.2", "onnxscript": "0.7.2"}, "options": {"opset": 18}}
+    device = {"git_commit": "abc", "versions": {"torch": None, "onnx": "1.23.2", "onnxscript": None}, "options": {}}
+    check_compatible([("run", exporter), ("device", {**device, "source": "corpus", "corpus_exported": exporter})])
+    with pytest.raises(UsageError, match="versions.torch differs"):
+        check_compatible([("run", exporter), ("device", device)])
+    older = {**exporter, "versions": {**exporter["versions"], "torch": "2.12.0"}}
+    with pytest.raises(UsageError, match="versions.torch differs"):
+        check_compatible([("run", exporter), ("device", {**device, "source": "corpus", "corpus_exported": older})])
