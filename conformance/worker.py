@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from cases.inputs import make_feeds
 from cases.status import Status
 from conformance.compare import TOLERANCES, Tolerance, compare
 from conformance.plan import Job
@@ -68,8 +69,6 @@ class Worker:
         return result, path, False
 
     def execute(self, job: Job, skip: set[str], notify: Callable[[str, list[str]], None]) -> Iterator[dict]:
-        from cases.inputs import make_feeds
-
         todo = [k for k in job.result_keys() if k not in skip]
         if not todo:
             return
@@ -90,7 +89,7 @@ class Worker:
             reference = _EagerReference(job)
             any_failure = not export.ok
             for name in wanted:
-                for record in self._run_runtime(job, name, todo, export, export_summary(export, cached), model_path, reference, make_feeds, notify):
+                for record in self._run_runtime(job, name, todo, export, export_summary(export, cached), model_path, reference, notify):
                     any_failure |= record["raw_status"] != Status.PASS.value
                     yield record
             if model_path.exists() and (any_failure or self.settings.keep_models):
@@ -99,7 +98,7 @@ class Worker:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _run_runtime(self, job, name, todo, export, export_info, model_path, reference, make_feeds, notify):
+    def _run_runtime(self, job, name, todo, export, export_info, model_path, reference, notify):
         runtime = self.runtime(name)
         shapes = [s for s in job.run_shapes() if job.base_record(name, s)["key"] in todo]
         common = {"export": export_info, "runtime_options": dict(getattr(runtime, "options", {}) or {})}
