@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.diff import load_run
+from conformance.runner import load_run
 from conformance.runner import UsageError
 
 KEPT_FIELDS = ("record", "key", "case", "exporter", "dynamic", "runtime", "run_shape", "status", "raw_status", "stage")

@@ -127,14 +127,10 @@ def _runtime_options(config: str | None, items: list[str]) -> dict[str, dict]:
 
 
 def _report(args) -> int:
-    from conformance.results import ResultsFileError, read_results
-    from conformance.runner import exit_code_for
+    from conformance.runner import exit_code_for, load_run
     from reports import render_report
 
-    try:
-        header, results = read_results(args.results)
-    except ResultsFileError as exc:
-        raise UsageError(str(exc)) from None
+    header, results = load_run(args.results)
     output = Path(args.output) if args.output else Path(args.results).with_name("report.html")
     try:
         render_report(header, results, output)

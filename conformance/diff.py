@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cases.status import is_ok
-from conformance.results import ResultsFileError, read_results
-from conformance.runner import UsageError
+from conformance.runner import UsageError, load_run
 
 DEFAULT_DRIFT_FACTOR = 10.0
 # Below one unit of the dtype's precision an error is rounding noise: growth is measured from there,
@@ -22,17 +20,6 @@ EPSILON = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7, "float
 ENVIRONMENT_SECTIONS = ("versions", "onnxruntime_build", "onnxruntime_providers", "platform", "git_commit", "git_dirty", "options")
 # The run options that decide what is tested and how it is judged; the others (jobs, paths, cache) do not change results.
 RESULT_OPTIONS = ("preset", "cases", "select", "exporters", "modes", "runtimes", "opset", "rtol", "atol", "runtime_options")
-
-
-def load_run(path: str | Path) -> tuple[dict | None, list[dict]]:
-    """(header, results) of a results file, or of the results.jsonl in a run directory."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.jsonl"
-    try:
-        return read_results(path)
-    except ResultsFileError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def environment_of(header: dict | None) -> dict[str, object]:

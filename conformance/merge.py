@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from cases.status import Status
-from conformance.diff import environment_of, load_run
+from conformance.diff import environment_of
 from conformance.plan import parse_shard
 from conformance.results import ResultsWriter, command_line
-from conformance.runner import UsageError
+from conformance.runner import UsageError, load_run
 
 MUST_MATCH = ("git_commit", "versions.torch", "versions.onnx", "versions.onnxscript", "options.opset")
 # What each merged run contributes to the merged header, so the report can say where results came from.

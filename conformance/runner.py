@@ -13,8 +13,8 @@ from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_ex
 from cases.space import PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
-from conformance.plan import Job, make_jobs, not_applicable_record, parse_shard, shard_jobs
-from conformance.results import ResultsWriter, make_header, read_results
+from conformance.plan import make_jobs, not_applicable_record, parse_shard, shard_jobs
+from conformance.results import ResultsFileError, ResultsWriter, make_header, read_results
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS
 
@@ -113,8 +113,6 @@ def validate(options: RunOptions) -> None:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if options.baseline:
-        from conformance.diff import load_run
-
         load_run(options.baseline)
 
 
@@ -172,13 +170,19 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     return finish(results_path, out_dir / "report.html", options.baseline)
 
 
-def _read_for_resume(results_path: Path):
-    from conformance.results import ResultsFileError
-
+def load_run(path: str | Path) -> tuple[dict | None, list[dict]]:
+    """(header, results) of a results file, or of the results.jsonl in a run directory."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.jsonl"
     try:
-        header, existing = read_results(results_path)
+        return read_results(path)
     except ResultsFileError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _read_for_resume(results_path: Path):
+    header, existing = load_run(results_path)
     if header is None:
         raise UsageError(f"{results_path} has no run header; it cannot be resumed")
     return header, existing
@@ -233,7 +237,7 @@ def finish(results_path: Path, report_path: Path | None, baseline: str | None = 
 
     A regression against the baseline fails the run like an unexpected failure does.
     """
-    from conformance.diff import diff_runs, load_run
+    from conformance.diff import diff_runs
     from conformance.repro import write_repros
     from reports import render_report
 

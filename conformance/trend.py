@@ -1,7 +1,7 @@
 """python -m conformance trend RUN... -o trend.html: pass rate per runtime and per exporter over runs."""
 from __future__ import annotations
 
-from conformance.diff import load_run
+from conformance.runner import load_run
 from conformance.runner import UsageError
 
 
