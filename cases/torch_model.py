@@ -66,7 +66,7 @@ def to_tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 
 
 def to_numpy(tensor: torch.Tensor, dtype_name: str) -> np.ndarray:
-    return tensor.detach().to(torch.float32 if tensor.dtype == torch.bfloat16 else tensor.dtype).numpy().astype(
+    return tensor.detach().cpu().to(torch.float32 if tensor.dtype == torch.bfloat16 else tensor.dtype).numpy().astype(
         NUMPY_DTYPES[dtype_name], copy=False
     )
 
@@ -75,16 +75,18 @@ def example_tensors(case: LSTMCase, feeds: dict[str, np.ndarray]) -> tuple[torch
     return tuple(to_tensor(feeds[name], TORCH_DTYPES[case.dtype]) for name in case.input_shapes(1, 1))
 
 
-def eager_outputs(case: LSTMCase, module: torch.nn.Module, feeds: dict[str, np.ndarray], dtype: str | None = None):
-    """Run the module in `dtype` (the case dtype by default; "float64" gives the oracle).
+def eager_outputs(case: LSTMCase, module: torch.nn.Module, feeds: dict[str, np.ndarray], dtype: str | None = None,
+                  device: str = "cpu"):
+    """Run the module in `dtype` (the case dtype by default; "float64" gives the oracle) on `device`.
 
-    A module of another dtype is converted on a copy; pass one already converted to skip that.
+    A module of another dtype or device is converted on a copy; pass one already converted to skip that.
     """
     dtype = dtype or case.dtype
     torch_dtype = TORCH_DTYPES[dtype]
-    if next(module.parameters()).dtype != torch_dtype:
-        module = copy.deepcopy(module).to(torch_dtype)
-    args = tuple(to_tensor(feeds[name], torch_dtype) for name in case.input_shapes(1, 1))
+    parameter = next(module.parameters())
+    if parameter.dtype != torch_dtype or parameter.device.type != torch.device(device).type:
+        module = copy.deepcopy(module).to(device=device, dtype=torch_dtype)
+    args = tuple(to_tensor(feeds[name], torch_dtype).to(device) for name in case.input_shapes(1, 1))
     with torch.no_grad():
         results = module(*args)
     return {name: to_numpy(t, dtype) for name, t in zip(OUTPUT_NAMES, results)}

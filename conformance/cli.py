@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the K-th of N slices of the work, balanced by expected cost (for a CI matrix; join them with 'merge')")
     run.add_argument("--baseline", default=None, metavar="RESULTS",
                      help="results file or run directory to diff against: the report shows what changed, and a regression exits 1")
+    run.add_argument("--eager-cuda", action="store_true",
+                     help="also run torch eager on CUDA and record its difference from eager on CPU per output (the reference stays on CPU)")
     run.add_argument("--resume", metavar="DIR", default=None, help="finish an interrupted run in DIR with its original options")
     run.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -84,7 +86,7 @@ def _run(args) -> int:
         preset=args.preset, cases=args.case, select=args.select, exporters=args.exporters, modes=args.modes,
         runtimes=args.runtimes, opset=args.opset, timeout=args.timeout, cache_dir=args.cache_dir,
         no_cache=args.no_cache, keep_models=args.keep_models, rtol=args.rtol, atol=args.atol,
-        shard=args.shard, baseline=args.baseline,
+        shard=args.shard, baseline=args.baseline, eager_cuda=args.eager_cuda,
     )
     options.runtime_options = _runtime_options(args.runtime_config, args.runtime_option)
     if args.jobs is not None:

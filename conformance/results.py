@@ -93,13 +93,14 @@ def command_line() -> str:
     return " ".join([program, *map(shlex.quote, sys.argv[1:])])
 
 
-def _ort_providers() -> list[str]:
+def _ort_import() -> tuple[str | None, list[str]]:
+    """(version, providers) of the onnxruntime module that runs: a PYTHONPATH entry can shadow the one pip lists."""
     try:
         import onnxruntime
 
-        return list(onnxruntime.get_available_providers())
+        return onnxruntime.__version__, list(onnxruntime.get_available_providers())
     except ImportError:
-        return []
+        return None, []
 
 
 def onnxruntime_build(versions: dict, providers: list[str]) -> str:
@@ -108,7 +109,9 @@ def onnxruntime_build(versions: dict, providers: list[str]) -> str:
 
 
 def make_header(options: dict) -> dict:
-    versions, providers = package_versions(), _ort_providers()
+    versions = package_versions()
+    imported, providers = _ort_import()
+    versions["onnxruntime"] = imported or versions["onnxruntime"]
     return {
         "record": "header",
         "schema": SCHEMA,

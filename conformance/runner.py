@@ -48,6 +48,7 @@ class RunOptions:
     runtime_options: dict[str, dict] = field(default_factory=dict)
     shard: str | None = None  # "K/N": this run does the K-th of N deterministic slices of the work
     baseline: str | None = None  # results file or run directory whose diff the report embeds
+    eager_cuda: bool = False  # also record eager-on-CUDA against eager-on-CPU differences
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -114,6 +115,11 @@ def validate(options: RunOptions) -> None:
             raise UsageError(str(exc)) from None
     if options.baseline:
         load_run(options.baseline)
+    if options.eager_cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--eager-cuda needs a CUDA device, and torch {torch.__version__} sees none here")
 
 
 def prepare_out_dir(out_dir: Path) -> None:
@@ -204,6 +210,7 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
         tolerance=_tolerance_override(options),
         runtime_options=options.runtime_options,
         scratch_dir=str(out_dir / ".scratch"),
+        eager_cuda=options.eager_cuda,
     )
     os.makedirs(settings.scratch_dir, exist_ok=True)
     counts: Counter = Counter()

@@ -33,6 +33,8 @@ class Settings:
     # Where fresh exports are written before caching; inside the run directory, so a killed worker's
     # leftovers go away with the run's own cleanup instead of piling up in the system temp dir.
     scratch_dir: str | None = None
+    # Also run eager on CUDA and record how far it is from eager on CPU (the reference stays on CPU).
+    eager_cuda: bool = False
 
 
 class Worker:
@@ -129,6 +131,11 @@ class Worker:
                 "export_s": export_info["seconds"], "export_cached": export_info["cached"],
                 "load_s": round(load_seconds, 4), "eager_s": round(eager_seconds, 4),
             }
+            if self.settings.eager_cuda:
+                try:
+                    record["eager_cuda_max_abs"] = reference.cuda_differences(feeds, shape)
+                except Exception as exc:  # eager on CUDA failing is a torch finding, not this result's
+                    record["eager_cuda_max_abs"], record["eager_cuda_error"] = None, error_info(exc)["message"]
             yield judge_run(record, runtime, session, model_path, feeds, expected, tolerance, timings=timings,
                             oracle=lambda actual: reference.oracle_errors(feeds, shape, actual))
 
@@ -193,6 +200,8 @@ class _EagerReference:
         self.module = build_module(job.case)
         self._expected: dict = {}
         self._oracle_module = None
+        self._cuda_module = None
+        self._cuda_differences: dict = {}
 
     def outputs(self, feeds, shape):
         if shape not in self._expected:
@@ -200,6 +209,23 @@ class _EagerReference:
 
             self._expected[shape] = eager_outputs(self.case, self.module, feeds)
         return self._expected[shape]
+
+    def cuda_differences(self, feeds, shape) -> dict[str, float]:
+        """Per output, max abs difference of eager on CUDA from eager on CPU (cuDNN against torch's CPU kernels)."""
+        if shape not in self._cuda_differences:
+            import copy
+
+            import numpy as np
+            from cases.torch_model import eager_outputs
+
+            if self._cuda_module is None:
+                self._cuda_module = copy.deepcopy(self.module).to("cuda")
+            on_cuda = eager_outputs(self.case, self._cuda_module, feeds, device="cuda")
+            self._cuda_differences[shape] = {
+                name: float(np.max(np.abs(value.astype(np.float64) - on_cuda[name].astype(np.float64)), initial=0.0))
+                for name, value in self.outputs(feeds, shape).items()
+            }
+        return self._cuda_differences[shape]
 
     def oracle_errors(self, feeds, shape, actual) -> dict[str, float | None]:
         import numpy as np

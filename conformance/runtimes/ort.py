@@ -1,10 +1,13 @@
 """onnxruntime with one execution provider; catches silent fallback to the CPU provider."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import tempfile
 from collections import defaultdict
+from functools import cache
 
 from conformance.runtimes.base import Runtime, RuntimeOutput
 
@@ -44,6 +47,40 @@ def float_nodes_on_cpu(events: list[dict]) -> list[str]:
             if label not in names:
                 names.append(label)
     return names
+
+
+def _probe_model() -> bytes:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+@cache
+def provider_start_failure(provider: str) -> str | None:
+    """None when a session really starts on `provider` here, else why not.
+
+    onnxruntime-gpu lists CUDAExecutionProvider even on a machine with no GPU or no CUDA libraries:
+    a session asked for it then prints an "EP Error" and silently runs on CPU. Probing with a
+    one-node model tells "no usable device here" (SKIPPED) from "this session fell back" (FALLBACK).
+    """
+    import onnxruntime as ort
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        if provider == "CUDAExecutionProvider" and hasattr(ort, "preload_dlls"):
+            # Finds CUDA and cuDNN in pip's nvidia-* packages (onnxruntime-gpu[cuda,cudnn]).
+            ort.preload_dlls()
+        try:
+            session = ort.InferenceSession(_probe_model(), providers=[provider, CPU])
+        except Exception as exc:
+            return f"a session on it failed to start: {str(exc).strip().splitlines()[0]}"
+    if provider in session.get_providers():
+        return None
+    said = [line.strip() for line in printed.getvalue().splitlines() if line.strip() and "*****" not in line]
+    return "a session asked for it fell back to CPU" + (f": {said[0][:300]}" if said else "")
 
 
 GRAPH_OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -93,6 +130,10 @@ class OrtRuntime(Runtime):
             return False, (
                 f"{short} EP not available: this onnxruntime {ort.__version__} build has {', '.join(providers)}"
             )
+        failure = provider_start_failure(self.provider) if self.provider != CPU else None
+        if failure:
+            short = self.provider.replace("ExecutionProvider", "")
+            return False, f"{short} EP is in this onnxruntime {ort.__version__} build but cannot run here: {failure}"
         return True, ""
 
     @property
@@ -119,8 +160,11 @@ class OrtRuntime(Runtime):
         providers = [(self.provider, self.provider_options)] if self.provider_options else [self.provider]
         if self.provider != CPU:
             providers.append(CPU)
-        session = ort.InferenceSession(model_path, sess_options=options, providers=providers)
-        return {"session": session, "events": None}
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # onnxruntime prints why it fell back, then carries on
+            session = ort.InferenceSession(model_path, sess_options=options, providers=providers)
+        said = [line.strip() for line in printed.getvalue().splitlines() if line.startswith("EP Error")]
+        return {"session": session, "events": None, "ep_error": said[0][:300] if said else None}
 
     def run_session(self, state, feeds):
         session = state["session"]
@@ -137,7 +181,8 @@ class OrtRuntime(Runtime):
             os.unlink(profile)
         result.placement = placement_from_profile(state["events"])
         if self.provider not in providers:
-            result.fallback = f"session providers are {providers}: {self.provider} was not used"
+            result.fallback = f"session providers are {providers}: {self.provider} was not used" + (
+                f" ({state['ep_error']})" if state["ep_error"] else "")
         else:
             on_cpu = float_nodes_on_cpu(state["events"])
             if on_cpu:
