@@ -11,9 +11,10 @@ from cases.case import LSTMCase
 from cases.status import FAILURE_STATUSES, Status
 
 DEFAULT_EXPECTATIONS = Path(__file__).with_name("expectations.toml")
-RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape"}
-# Open-ended keys: "runtime_options.<name>" (a runtime setting recorded with the result) and
-# "params.<name>" (any case parameter, for cases that are not LSTMCase, e.g. ONNX node cases).
+RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape", "run_shape"}
+# Open-ended keys: "runtime_options.<name>" (a runtime setting recorded with the result; nested settings
+# by their path, e.g. "runtime_options.provider_options.use_tf32") and "params.<name>" (any case
+# parameter, for cases that are not LSTMCase, e.g. ONNX node cases).
 PREFIXED_KEYS = ("runtime_options.", "params.")
 CASE_KEYS = set(LSTMCase.__dataclass_fields__)
 COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+)$")
@@ -95,13 +96,23 @@ def facts_of(record: dict) -> dict:
     return {
         **params,
         **{f"params.{k}": v for k, v in params.items()},
-        **{f"runtime_options.{k}": v for k, v in (record.get("runtime_options") or {}).items()},
+        **_flattened("runtime_options", record.get("runtime_options") or {}),
         "case": record.get("case"),
         "exporter": record.get("exporter"),
         "runtime": record.get("runtime"),
         "dynamic": record.get("dynamic"),
         "off_export_shape": record.get("run_shape") not in (None, export_shape),
+        "run_shape": "x".join(map(str, record.get("run_shape") or [])) or None,
     }
+
+
+def _flattened(prefix: str, table: dict) -> dict:
+    facts = {}
+    for key, value in table.items():
+        facts[f"{prefix}.{key}"] = value
+        if isinstance(value, dict):
+            facts.update(_flattened(f"{prefix}.{key}", value))
+    return facts
 
 
 def apply_expectations(record: dict, expectations: list[Expectation]) -> dict:

@@ -19,6 +19,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 NODE_OPSET = 14  # LSTM-14 added layout; it is still the operator's latest version
+# Written explicitly: onnx's default is the newest IR it knows (14 in onnx 1.23), which onnxruntime 1.31 refuses
+# ("Unsupported model IR version: 14, max supported IR version: 13"). IR 8 carries opset 14 everywhere.
+NODE_IR_VERSION = 8
 PRODUCER = "onnx.helper"  # what the corpus records in the exporter column for these cases
 INPUT_SIZE, HIDDEN_SIZE, SEQ_LEN, BATCH = 2, 3, 4, 3
 OUTPUTS = ("Y", "Y_h", "Y_c")
@@ -55,7 +58,8 @@ class NodeCase:
 
         Lists are joined with commas ("Relu,Tanh,Tanh"): every param is a scalar, as LSTMCase's are.
         """
-        params = {"input_size": INPUT_SIZE, "hidden_size": HIDDEN_SIZE, "seq_len": SEQ_LEN, "batch": BATCH, **self.attributes}
+        params = {"input_size": INPUT_SIZE, "hidden_size": HIDDEN_SIZE, "seq_len": SEQ_LEN, "batch": BATCH, "dtype": "float32",
+                  **self.attributes}
         if self.peepholes:
             params["peepholes"] = True
         if self.sequence_lens:
@@ -101,7 +105,8 @@ class NodeCase:
 
     def _model(self, nodes: list, initializers: list) -> onnx.ModelProto:
         graph = helper.make_graph(nodes, self.id, self._input_types(), self._output_types(), initializers)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", NODE_OPSET)], producer_name=PRODUCER)
+        return helper.make_model(graph, ir_version=NODE_IR_VERSION, opset_imports=[helper.make_opsetid("", NODE_OPSET)],
+                                 producer_name=PRODUCER)
 
     def model(self) -> onnx.ModelProto:
         """The case itself: one LSTM node."""

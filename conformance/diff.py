@@ -17,7 +17,7 @@ DEFAULT_DRIFT_FACTOR = 10.0
 # so an exact 0 becoming one ulp is not drift.
 EPSILON = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7, "float64": 2.0**-52}
 # The header sections that describe where and how a run happened.
-ENVIRONMENT_SECTIONS = ("versions", "onnxruntime_build", "onnxruntime_providers", "platform", "git_commit", "git_dirty", "options")
+ENVIRONMENT_SECTIONS = ("versions", "onnxruntime_build", "onnxruntime_providers", "numerics_env", "platform", "git_commit", "git_dirty", "options")
 # The run options that decide what is tested and how it is judged; the others (jobs, paths, cache) do not change results.
 RESULT_OPTIONS = ("preset", "cases", "select", "exporters", "modes", "runtimes", "opset", "rtol", "atol", "runtime_options")
 

@@ -108,6 +108,10 @@ def onnxruntime_build(versions: dict, providers: list[str]) -> str:
     return "GPU" if versions.get("onnxruntime-gpu") or "CUDAExecutionProvider" in providers else "CPU"
 
 
+# Variables that change numbers without changing any version: recorded so two runs can be told apart.
+NUMERICS_VARIABLES = ("NVIDIA_TF32_OVERRIDE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
+
+
 def make_header(options: dict) -> dict:
     versions = package_versions()
     imported, providers = _ort_import()
@@ -121,6 +125,7 @@ def make_header(options: dict) -> dict:
         "versions": versions,
         "onnxruntime_providers": providers,
         "onnxruntime_build": onnxruntime_build(versions, providers),
+        "numerics_env": {name: os.environ[name] for name in NUMERICS_VARIABLES if name in os.environ},
         "platform": {
             "system": platform.platform(),
             "machine": platform.machine(),

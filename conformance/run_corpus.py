@@ -62,14 +62,14 @@ def _files(corpus_dir: Path, test: dict) -> list[Path]:
 
 
 def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path, *, expectations: str | None = None,
-               overwrite: bool = False, progress: bool = True) -> RunSummary:
+               overwrite: bool = False, progress: bool = True, runtime_options: dict[str, dict] | None = None) -> RunSummary:
     from tqdm import tqdm
 
     from exporters.capture import captured_output
 
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     manifest = read_manifest(corpus_dir)
-    instances = _runtimes(runtimes)
+    instances = _runtimes(runtimes, runtime_options or {})
     expectations_path = Path(expectations) if expectations else corpus_dir / manifest["expectations"]
     try:
         known = load_expectations(expectations_path)
@@ -101,13 +101,16 @@ def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path,
     return _finish(results_path, out_dir / "report.html")
 
 
-def _runtimes(names: list[str]) -> dict:
+def _runtimes(names: list[str], options: dict[str, dict]) -> dict:
     from conformance.runtimes import UnknownRuntimeError, get_runtime
 
     if not names:
         raise UsageError("nothing to run: --runtimes must name at least one")
+    unused = sorted(set(options) - set(names))
+    if unused:
+        raise UsageError(f"options given for runtime(s) not in --runtimes: {', '.join(unused)}")
     try:
-        return {name: get_runtime(name) for name in names}
+        return {name: get_runtime(name, options.get(name)) for name in names}
     except UnknownRuntimeError as exc:
         raise UsageError(str(exc)) from None
 
@@ -162,6 +165,8 @@ def register(subparsers) -> None:
     parser.add_argument("corpus", metavar="DIR", help="a corpus directory written by export-corpus")
     parser.add_argument("--runtimes", type=csv_list, default=list(DEFAULT_RUNTIMES),
                         help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
+    parser.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
+                        help="a runtime setting, as for run (repeatable)")
     parser.add_argument("--out", default="corpus-out", help="run directory (default: corpus-out)")
     parser.add_argument("--expectations", default=None, help="expectations TOML (default: the corpus's own)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
@@ -169,9 +174,12 @@ def register(subparsers) -> None:
 
 
 def _run_corpus(args) -> int:
+    from conformance.cli import _runtime_options
+
     start = time.monotonic()
     summary = run_corpus(args.corpus, args.runtimes, args.out, expectations=args.expectations,
-                         overwrite=args.overwrite, progress=not args.no_progress)
+                         overwrite=args.overwrite, progress=not args.no_progress,
+                         runtime_options=_runtime_options(None, args.runtime_option))
     counts = ", ".join(f"{s} {n}" for s, n in sorted(summary.counts.items()))
     print(f"{sum(summary.counts.values())} results in {time.monotonic() - start:.0f}s: {counts}")
     print(f"results: {summary.results_path}\nreport:  {summary.report_path}")

@@ -56,6 +56,9 @@ def environment_rows(header: dict) -> list[tuple[str, str]]:
     providers = ", ".join(header.get("onnxruntime_providers") or [])
     build = header.get("onnxruntime_build")
     rows.append(("onnxruntime build", f"{build} ({providers})" if build else providers))
+    numerics = header.get("numerics_env") or {}
+    if numerics:
+        rows.append(("numerics variables", ", ".join(f"{k}={v}" for k, v in numerics.items())))
     plat = header.get("platform") or {}
     rows += [
         ("OS", plat.get("system", "")),

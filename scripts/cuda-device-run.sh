@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The CUDA column on a GPU machine that reaches no package index (README: "CUDA on a GPU machine").
 #
-#   bash scripts/cuda-device-run.sh OUT_DIR [SELECTION...]      e.g. SELECTION: -k L1-uni
+#   bash scripts/cuda-device-run.sh OUT_DIR [CORPUS_DIR...]
 #
 # Installs $ORT_GPU_WHEEL (onnxruntime-gpu, default /tmp/ort.whl) under /tmp/site with --no-deps, puts it first
 # on PYTHONPATH, and runs the suite from this checkout with the machine's own torch, no tox:
 #   default/  the default preset on ort-cuda, the CUDA EP with TF32 off, and the same build's CPU EP,
 #             with eager-on-CUDA recorded against eager-on-CPU
+#   tf32-off/ the default preset's TorchScript models on ort-cuda under NVIDIA_TF32_OVERRIDE=0, eager on CUDA too
 #   fallback/ the smoke preset on ort-cuda asked for a GPU that does not exist: must say FALLBACK
 #   dtypes/   the full preset's fp16, bf16 and fp64 cases on ort-cuda and ort-cpu
 #   corpus/   the ONNX LSTM node cases (attributes other producers emit) on ort-cuda and ort-cpu
+#   corpus-NAME/  each CORPUS_DIR given (export-corpus output, e.g. made elsewhere with the pinned torch)
+#             on ort-cuda, the CUDA EP with TF32 off, and the CPU EP
 # Each step stops at the shared deadline (RUN_BUDGET_S, default 420 s) so the archives are always written.
 set -u
-out=${1:?usage: cuda-device-run.sh OUT_DIR [SELECTION...]}
+out=${1:?usage: cuda-device-run.sh OUT_DIR [CORPUS_DIR...]}
 shift
 wheel=${ORT_GPU_WHEEL:-/tmp/ort.whl}
 deadline=$((SECONDS + ${RUN_BUDGET_S:-420}))
@@ -49,13 +52,21 @@ EOF
 python3 -m conformance list --runtimes
 
 step python3 -m conformance run --preset default --no-progress --overwrite --out "$out/default" --eager-cuda \
-  --runtimes ort-cuda,ort:CUDAExecutionProvider,ort-cpu --runtime-option ort:CUDAExecutionProvider:use_tf32=0 "$@"
+  --runtimes ort-cuda,ort:CUDAExecutionProvider,ort-cpu --runtime-option ort:CUDAExecutionProvider:use_tf32=0
+# The same TorchScript models with TF32 off process-wide (cuBLAS and cuDNN): eager on CUDA and ort-cuda both.
+NVIDIA_TF32_OVERRIDE=0 step python3 -m conformance run --preset default --exporters torchscript --no-progress --overwrite \
+  --out "$out/tf32-off" --eager-cuda --runtimes ort-cuda
 step python3 -m conformance run --preset smoke --no-progress --overwrite --out "$out/fallback" \
-  --runtimes ort-cuda --runtime-option ort-cuda:device_id=7 "$@"
+  --runtimes ort-cuda --runtime-option ort-cuda:device_id=7
 step python3 -m conformance run --preset full -k fp16 -k bf16 -k fp64 --no-progress --overwrite --out "$out/dtypes" \
-  --eager-cuda --runtimes ort-cuda,ort-cpu "$@"
-step python3 -m conformance export-corpus --preset smoke --node-cases --no-progress --out "$out/corpus" "$@"
+  --eager-cuda --runtimes ort-cuda,ort-cpu
+step python3 -m conformance export-corpus --preset smoke --node-cases --no-progress --out "$out/corpus"
 step python3 -m conformance run-corpus "$out/corpus" --runtimes ort-cuda,ort-cpu --no-progress --overwrite --out "$out/corpus-run"
+for corpus in "$@"; do
+  step python3 -m conformance run-corpus "$corpus" --no-progress --overwrite --out "$out/corpus-$(basename "$corpus")" \
+    --expectations cases/expectations.toml \
+    --runtimes ort-cuda,ort:CUDAExecutionProvider,ort-cpu --runtime-option ort:CUDAExecutionProvider:use_tf32=0
+done
 
 # What comes back: results and logs in one archive, reports in another (each well under 16 MiB).
 (cd "$out" && tar czf results.tar.gz --ignore-failed-read */results.jsonl */logs 2>/dev/null; \

@@ -87,3 +87,24 @@ def test_runtime_options_and_params_can_be_matched(tmp_path):
     hit = record(raw_status="NUMERIC_MISMATCH", runtime_options={"precision": "bf16"}, params={"layout": 1})
     assert apply_expectations(hit, expectations)["status"] == "XFAIL"
     assert apply_expectations({**hit, "runtime_options": {"precision": "f32"}}, expectations)["status"] == "NUMERIC_MISMATCH"
+
+
+def cuda_record(**overrides):
+    return record(**{"raw_status": "NUMERIC_MISMATCH", "params": {"proj_size": 0, "seq_len": 5, "batch": 3, "dtype": "float32"},
+                     "runtime": "ort-cuda", "runtime_options": {"provider": "CUDAExecutionProvider"}, **overrides})
+
+
+def test_nested_runtime_options_and_run_shape_can_be_matched(expectations):
+    """The CUDA provider's default TF32 is expected; turning it off, or a single 1x1 step, is held to fp32 tolerance."""
+    assert apply_expectations(cuda_record(), expectations)["expectation"]["id"] == "ort-cuda-tf32-default"
+    tf32_off = cuda_record(runtime_options={"provider": "CUDAExecutionProvider", "provider_options": {"use_tf32": "0"}})
+    assert apply_expectations(tf32_off, expectations)["status"] == "NUMERIC_MISMATCH"
+    assert apply_expectations(cuda_record(run_shape=[1, 1]), expectations)["status"] == "NUMERIC_MISMATCH"
+
+
+def test_float64_lstm_is_expected_to_fail_on_the_cpu_provider_only(expectations):
+    fp64 = {"proj_size": 0, "seq_len": 5, "batch": 3, "dtype": "float64"}
+    on_cpu = record(raw_status="RUN_ERROR", params=fp64, runtime_options={"provider": "CPUExecutionProvider"})
+    on_cuda = record(raw_status="PASS", params=fp64, runtime="ort-cuda", runtime_options={"provider": "CUDAExecutionProvider"})
+    assert apply_expectations(on_cpu, expectations)["status"] == "XFAIL"
+    assert apply_expectations(on_cuda, expectations)["status"] == "PASS"

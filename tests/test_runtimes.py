@@ -79,3 +79,52 @@ def test_configured_session_runs(tmp_path):
     runtime = get_runtime("ort-cpu", {"graph_optimization_level": "disable", "intra_op_num_threads": "1"})
     out = runtime.run(str(path), {"x": np.array([-1.0, 2.0], dtype=np.float32)})
     assert out.outputs["y"].tolist() == [0.0, 2.0]
+
+
+def relu_model(path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    onnx.save(helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 18)]), path)
+    return path
+
+
+@pytest.fixture
+def build_listing_cuda(monkeypatch):
+    """An onnxruntime that lists CUDAExecutionProvider, as onnxruntime-gpu does on a machine where it cannot start."""
+    import onnxruntime
+
+    from conformance.runtimes import ort
+
+    listed = onnxruntime.get_available_providers()
+    if "CUDAExecutionProvider" in listed:
+        pytest.skip("this machine's onnxruntime has the CUDA execution provider")
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: [*listed, "CUDAExecutionProvider"])
+    ort.provider_start_failure.cache_clear()
+    yield
+    ort.provider_start_failure.cache_clear()
+
+
+def test_listed_provider_that_cannot_start_is_skipped_with_the_reason(build_listing_cuda):
+    ok, reason = get_runtime("ort-cuda").available()
+    assert not ok
+    assert reason.startswith("CUDA EP is in this onnxruntime") and "fell back to CPU" in reason
+
+
+def test_session_that_lands_on_cpu_is_fallback_never_pass(tmp_path, build_listing_cuda):
+    import numpy as np
+
+    from conformance.compare import TOLERANCES
+    from conformance.worker import judge_run, load_session
+
+    runtime = get_runtime("ort-cuda")
+    model = relu_model(tmp_path / "relu.onnx")
+    session, _ = load_session(runtime, model)
+    feeds = {"x": np.array([-1.0, 2.0], dtype=np.float32)}
+    record = judge_run({"key": "k"}, runtime, session, model, feeds, {"y": np.array([0.0, 2.0], dtype=np.float32)},
+                       TOLERANCES["float32"], timings={})
+    assert record["status"] == "FALLBACK"
+    assert record["providers"] == ["CPUExecutionProvider"] and "CUDAExecutionProvider was not used" in record["message"]
