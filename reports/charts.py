@@ -6,42 +6,60 @@ from __future__ import annotations
 
 import math
 
-OUTPUT_NAMES = ("output", "h_n", "c_n")
 # Histogram bins: one per decade of max abs error, exact zeros and non-finite values apart.
 LOWEST_DECADE, HIGHEST_DECADE = -12, 2
 MAX_X_LABELS = 8  # more would overlap: a nightly trend has dozens of runs
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+BIN_LABELS = ["0", *(f"1e{d}" for d in range(LOWEST_DECADE, HIGHEST_DECADE + 1)), "inf"]
+EAGER_CUDA_LABEL = "torch eager on CUDA vs on CPU"
 
 
 def _decade(value: float) -> int:
     return min(max(math.floor(math.log10(value)), LOWEST_DECADE), HIGHEST_DECADE)
 
 
+def _bin_index(value: float) -> int:
+    return 0 if value == 0 else len(BIN_LABELS) - 1 if not math.isfinite(value) else 1 + _decade(value) - LOWEST_DECADE
+
+
+def _histograms(samples: list[tuple[str, float, str]]) -> list[dict]:
+    """(output name, max abs, "ok" | "bad" | "info") samples -> one histogram per output, in order of appearance."""
+    by_output: dict[str, list[dict]] = {}
+    for name, value, verdict in samples:
+        bins = by_output.setdefault(name, [{"label": label, "ok": 0, "bad": 0, "info": 0} for label in BIN_LABELS])
+        bins[_bin_index(value)][verdict] += 1
+    return [{"name": name, "bins": bins, "max": max(b["ok"] + b["bad"] + b["info"] for b in bins)} for name, bins in by_output.items()]
+
+
 def error_histograms(results: list[dict]) -> list[dict]:
-    """Per output: how many compared results fall in each decade of max abs error, within tolerance or not."""
-    labels = ["0", *(f"1e{d}" for d in range(LOWEST_DECADE, HIGHEST_DECADE + 1)), "inf"]
-    histograms = []
-    for name in OUTPUT_NAMES:
-        bins = [{"label": label, "ok": 0, "bad": 0} for label in labels]
-        for record in results:
-            stats = (record.get("outputs") or {}).get(name) or {}
-            value = stats.get("max_abs")
-            if value is None:
-                continue
-            index = 0 if value == 0 else len(labels) - 1 if not math.isfinite(value) else 1 + _decade(value) - LOWEST_DECADE
-            bins[index]["ok" if stats.get("status") == "PASS" else "bad"] += 1
-        if any(b["ok"] or b["bad"] for b in bins):
-            histograms.append({"name": name, "bins": bins, "max": max(b["ok"] + b["bad"] for b in bins)})
-    return histograms
+    """Per runtime, then per output: how many compared results fall in each decade of max abs error.
+
+    Runtimes side by side show, e.g., where ort-cuda's error sits against ort-cpu's. Where results
+    recorded eager on CUDA against eager on CPU (run --eager-cuda), that comparison is a row of its own,
+    counted once per case and run shape and not judged (the reference stays on CPU).
+    """
+    samples: dict[str, list[tuple[str, float, str]]] = {}
+    eager: dict[tuple, dict] = {}
+    for record in results:
+        for name, stats in (record.get("outputs") or {}).items():
+            if (stats or {}).get("max_abs") is not None:
+                verdict = "ok" if stats.get("status") == "PASS" else "bad"
+                samples.setdefault(record.get("runtime") or "?", []).append((name, stats["max_abs"], verdict))
+        if record.get("eager_cuda_max_abs"):
+            eager[(record["case"], tuple(record.get("run_shape") or ()))] = record["eager_cuda_max_abs"]
+    rows = [{"label": runtime, "histograms": _histograms(found)} for runtime, found in sorted(samples.items())]
+    if eager:
+        found = [(name, value, "info") for differences in eager.values() for name, value in differences.items()]
+        rows.append({"label": EAGER_CUDA_LABEL, "histograms": _histograms(found)})
+    return rows
 
 
 def error_bars(record: dict) -> list[dict]:
     """One bar per output: height on a log scale from 1e-12 to 1e2, red where the output failed."""
     span = HIGHEST_DECADE - LOWEST_DECADE
     bars = []
-    for name in OUTPUT_NAMES:
-        stats = (record.get("outputs") or {}).get(name) or {}
-        value = stats.get("max_abs")
+    for name, stats in (record.get("outputs") or {}).items():
+        value = (stats or {}).get("max_abs")
         if value is None:
             continue
         fraction = 0.0 if value == 0 else 1.0 if not math.isfinite(value) else min(max((math.log10(value) - LOWEST_DECADE) / span, 0.02), 1.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cases.status import DISPLAY_ORDER, OK_STATUSES, Status
-from reports.charts import error_bars, error_histograms
+from reports.charts import EAGER_CUDA_LABEL, error_bars, error_histograms
 from reports.clusters import failure_clusters
 from reports.trend import trend_view
 
@@ -65,6 +65,11 @@ def environment_rows(header: dict) -> list[tuple[str, str]]:
         ("CPU", f"{plat.get('cpu', '')} ({plat.get('cpu_count', '?')} cores)"),
         ("GPU", _gpu_text(plat.get("gpus") or [])),
     ]
+    exported = header.get("corpus_exported")
+    if exported:  # a corpus run: the models came from another machine, whose versions decide the exports
+        made = exported.get("versions") or {}
+        rows.append(("models exported with", ", ".join(f"{name} {made.get(name)}" for name in ("torch", "onnx", "onnxscript") if made.get(name))
+                     + f" (corpus made {exported.get('started', '?')})"))
     commit = header.get("git_commit")
     rows.append(("suite commit", (commit + (" with local changes" if header.get("git_dirty") else "")) if commit else "unknown"))
     rows.append(("command", header.get("command", "")))
@@ -121,6 +126,7 @@ def build_view(header: dict | None, results: list[dict], diff=None, repros: dict
             ("Expected failures (XFAIL: known upstream issues)", [c for c in clusters if c.expected]),
         ],
         "histograms": error_histograms(applicable),
+        "eager_cuda_label": EAGER_CUDA_LABEL,
         "total": len(results),
         "counts": [(s.value, counts[s.value]) for s in DISPLAY_ORDER if counts[s.value]],
         "unexpected": sum(n for s, n in counts.items() if Status(s) not in OK_STATUSES),

@@ -147,3 +147,10 @@ def test_numpy_lstm_reproduces_the_onnx_backend_test_vectors(onnx_lstm_test_case
         outputs = dict(zip(("Y", "Y_h", "Y_c"), lstm(**arguments, **node_attributes(test_case.model))))
         for output, value in zip(graph.output, expected):
             np.testing.assert_allclose(outputs[output.name], value, err_msg=test_case.name, **TIGHT)
+
+
+def test_node_models_declare_an_ir_version_older_runtimes_read():
+    """onnx 1.23 writes IR 14 by default, which onnxruntime 1.31 (the newest onnxruntime-gpu) refuses."""
+    from cases.node_cases import NODE_CASES
+
+    assert {case.model().ir_version for case in NODE_CASES} == {8}

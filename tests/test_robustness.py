@@ -142,6 +142,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert not (tmp_path / "out" / "results.jsonl").exists()
 
 
+def test_eager_cuda_without_a_gpu_is_a_usage_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    proc = run_cli("run", *ONE_CASE, "--eager-cuda", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"python -m conformance: error: --eager-cuda needs a CUDA device, and torch {torch.__version__} sees none here"]
+
+
 def test_malformed_expectations_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[[expectation]\n")

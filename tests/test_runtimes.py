@@ -128,3 +128,20 @@ def test_session_that_lands_on_cpu_is_fallback_never_pass(tmp_path, build_listin
                        TOLERANCES["float32"], timings={})
     assert record["status"] == "FALLBACK"
     assert record["providers"] == ["CPUExecutionProvider"] and "CUDAExecutionProvider was not used" in record["message"]
+
+
+def test_fallback_reason_reads_what_onnxruntime_printed():
+    """Both ways onnxruntime 1.31 says it dropped CUDA, as seen on a CPU machine and on an H200."""
+    from conformance.runtimes.ort import fallback_reason
+
+    logged = ("\x1b[1;31m2026-11-26 00:59:25.541755720 [E:onnxruntime:Default, provider_bridge_ort.cc:2458 operator()] "
+              "/onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:2043 onnxruntime::Provider& "
+              "onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : 1 : FAIL : Failed to load library "
+              "/venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime_providers_cuda.so with error: "
+              "libcuda.so.1: cannot open shared object file: No such file or directory\n\x1b[m")
+    assert fallback_reason(logged) == ("Failed to load library libonnxruntime_providers_cuda.so with error: "
+                                       "libcuda.so.1: cannot open shared object file: No such file or directory")
+    printed = ("*************** EP Error ***************\n"
+               "EP Error /onnxruntime_src/x/cuda_execution_provider_info.cc:63 bad device_id when using ['CUDAExecutionProvider']\n")
+    assert fallback_reason(printed) == "EP Error cuda_execution_provider_info.cc:63 bad device_id when using ['CUDAExecutionProvider']"
+    assert fallback_reason("nothing to see\n") is None

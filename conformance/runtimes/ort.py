@@ -1,15 +1,15 @@
 """onnxruntime with one execution provider; catches silent fallback to the CPU provider."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
+import re
 import tempfile
 from collections import defaultdict
 from functools import cache
 
 from conformance.runtimes.base import Runtime, RuntimeOutput
+from exporters.capture import captured_output
 
 CPU = "CPUExecutionProvider"
 
@@ -59,18 +59,37 @@ def _probe_model() -> bytes:
     return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# How onnxruntime says why a provider did not start: Python's "EP Error" print when creating it raised,
+# or only its C++ log ("Failed to load library ... libcuda.so.1 ...") when it quietly carried on without it.
+FALLBACK_SIGNS = ("EP Error", "Failed to load library", "Failed to create")
+
+
+DIRECTORIES = re.compile(r"/[^\s:]*/")
+
+
+def fallback_reason(output: str) -> str | None:
+    """What onnxruntime printed that says why it fell back, from its first such line; None if it said nothing."""
+    for line in ANSI_ESCAPE.sub("", output).splitlines():
+        if line.startswith("*"):  # the banner around "EP Error"
+            continue
+        for sign in FALLBACK_SIGNS:
+            if sign in line:
+                return DIRECTORIES.sub("", line[line.index(sign):].strip())
+    return None
+
+
 @cache
 def provider_start_failure(provider: str) -> str | None:
     """None when a session really starts on `provider` here, else why not.
 
     onnxruntime-gpu lists CUDAExecutionProvider even on a machine with no GPU or no CUDA libraries:
-    a session asked for it then prints an "EP Error" and silently runs on CPU. Probing with a
-    one-node model tells "no usable device here" (SKIPPED) from "this session fell back" (FALLBACK).
+    a session asked for it then logs an error and silently runs on CPU. Probing with a one-node
+    model tells "no usable device here" (SKIPPED) from "this session fell back" (FALLBACK).
     """
     import onnxruntime as ort
 
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with captured_output() as output:
         if provider == "CUDAExecutionProvider" and hasattr(ort, "preload_dlls"):
             # Finds CUDA and cuDNN in pip's nvidia-* packages (onnxruntime-gpu[cuda,cudnn]).
             ort.preload_dlls()
@@ -80,8 +99,8 @@ def provider_start_failure(provider: str) -> str | None:
             return f"a session on it failed to start: {str(exc).strip().splitlines()[0]}"
     if provider in session.get_providers():
         return None
-    said = [line.strip() for line in printed.getvalue().splitlines() if line.strip() and "*****" not in line]
-    return "a session asked for it fell back to CPU" + (f": {said[0][:300]}" if said else "")
+    reason = fallback_reason(output.text)
+    return "a session asked for it fell back to CPU" + (f": {reason[:300]}" if reason else "")
 
 
 GRAPH_OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
@@ -161,11 +180,10 @@ class OrtRuntime(Runtime):
         providers = [(self.provider, self.provider_options)] if self.provider_options else [self.provider]
         if self.provider != CPU:
             providers.append(CPU)
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):  # onnxruntime prints why it fell back, then carries on
+        with captured_output() as output:  # onnxruntime says why it fell back, then carries on
             session = ort.InferenceSession(model_path, sess_options=options, providers=providers)
-        said = [line.strip() for line in printed.getvalue().splitlines() if line.startswith("EP Error")]
-        return {"session": session, "events": None, "ep_error": said[0][:300] if said else None}
+        reason = fallback_reason(output.text)
+        return {"session": session, "events": None, "ep_error": reason[:300] if reason else None}
 
     def run_session(self, state, feeds):
         session = state["session"]
