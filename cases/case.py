@@ -1,10 +1,13 @@
-"""LSTMCase: one nn.LSTM configuration plus the shape it is exported at."""
+"""Case: one recurrent-layer configuration of a module kind, plus the shape it is exported at."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-DTYPE_SHORT = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp64"}
+from cases.dtypes import DTYPES
+from cases.kinds import KINDS, Kind
+
+SEQ_AXIS_NAME, BATCH_AXIS_NAME = "seq", "batch"
 
 
 class InvalidCaseError(ValueError):
@@ -12,7 +15,8 @@ class InvalidCaseError(ValueError):
 
 
 @dataclass(frozen=True)
-class LSTMCase:
+class Case:
+    kind: str = "lstm"
     input_size: int = 4
     hidden_size: int = 8
     num_layers: int = 1
@@ -23,23 +27,31 @@ class LSTMCase:
     proj_size: int = 0
     train: bool = False
     initial_state: bool = True
+    # A variable-length batch: the model takes `lengths` and runs pack_padded_sequence -> layer -> pad_packed_sequence.
+    packed: bool = False
     dtype: str = "float32"
     seq_len: int = 5
     batch: int = 3
     seed: int = 0
 
     @property
+    def layer(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
     def id(self) -> str:
         """Stable, greppable: the same fields always give the same id, defaults stay implicit."""
         parts = [
-            f"L{self.num_layers}",
+            f"{self.layer.id_prefix}{self.num_layers}",
             "bi" if self.bidirectional else "uni",
-            f"proj{self.proj_size}" if self.proj_size else "noproj",
+            *self.layer.id_parts(self),
             "bf" if self.batch_first else "sf",
             "bias" if self.bias else "nobias",
             "h0" if self.initial_state else "noh0",
-            DTYPE_SHORT.get(self.dtype, self.dtype),
+            DTYPES[self.dtype].short if self.dtype in DTYPES else self.dtype,
         ]
+        if self.packed:
+            parts.append("packed")
         if (self.input_size, self.hidden_size) != (4, 8):
             parts.append(f"i{self.input_size}h{self.hidden_size}")
         if self.dropout:
@@ -56,35 +68,57 @@ class LSTMCase:
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
-    @property
-    def output_hidden(self) -> int:
-        return self.proj_size or self.hidden_size
+    def input_names(self) -> list[str]:
+        states = list(self.layer.state_names) if self.initial_state else []
+        return ["input", *(["lengths"] if self.packed else []), *states]
 
-    def expected_shapes(self, seq_len: int, batch: int) -> dict[str, tuple[int, ...]]:
-        d, h = self.num_directions, self.output_hidden
-        output = (batch, seq_len, d * h) if self.batch_first else (seq_len, batch, d * h)
-        return {
-            "output": output,
-            "h_n": (d * self.num_layers, batch, h),
-            "c_n": (d * self.num_layers, batch, self.hidden_size),
-        }
+    def output_names(self) -> list[str]:
+        return list(self.layer.output_names)
+
+    def _sequence_shape(self, seq_len: int, batch: int, features: int) -> tuple[int, ...]:
+        return (batch, seq_len, features) if self.batch_first else (seq_len, batch, features)
+
+    def _state_shape(self, name: str, batch: int) -> tuple[int, ...]:
+        return (self.num_directions * self.num_layers, batch, self.layer.state_size(self, name))
 
     def input_shapes(self, seq_len: int, batch: int) -> dict[str, tuple[int, ...]]:
-        x = (batch, seq_len, self.input_size) if self.batch_first else (seq_len, batch, self.input_size)
-        shapes = {"input": x}
+        """Every input by name, in the model's order; `lengths` is int64, the rest in the case dtype."""
+        shapes = {"input": self._sequence_shape(seq_len, batch, self.input_size)}
+        if self.packed:
+            shapes["lengths"] = (batch,)
         if self.initial_state:
-            d = self.num_directions * self.num_layers
-            shapes["h0"] = (d, batch, self.output_hidden)
-            shapes["c0"] = (d, batch, self.hidden_size)
+            shapes.update({name: self._state_shape(name, batch) for name in self.layer.state_names})
         return shapes
+
+    def expected_shapes(self, seq_len: int, batch: int) -> dict[str, tuple[int, ...]]:
+        output = self._sequence_shape(seq_len, batch, self.num_directions * self.layer.output_hidden(self))
+        return {"output": output, **{name: self._state_shape(name, batch) for name in self.layer.final_names}}
+
+    def dynamic_axes(self) -> dict[str, dict[int, str]]:
+        """Which axis of each input and output is the sequence or the batch."""
+        seq_axis, batch_axis = (1, 0) if self.batch_first else (0, 1)
+        sequence = {seq_axis: SEQ_AXIS_NAME, batch_axis: BATCH_AXIS_NAME}
+        axes = {"input": sequence, "output": sequence}
+        axes.update({name: {1: BATCH_AXIS_NAME} for name in self.layer.final_names})
+        if self.packed:
+            axes["lengths"] = {0: BATCH_AXIS_NAME}
+        if self.initial_state:
+            axes.update({name: {1: BATCH_AXIS_NAME} for name in self.layer.state_names})
+        return axes
 
     def invalid_reason(self) -> str | None:
         """Why this combination is not applicable, or None when it is a real test."""
-        if self.dtype not in DTYPE_SHORT:
-            return f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPE_SHORT)}"
+        if self.kind not in KINDS:
+            return f"unknown kind {self.kind!r}; choose from {', '.join(KINDS)}"
+        if self.dtype not in DTYPES:
+            return f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPES)}"
         for name in ("input_size", "hidden_size", "num_layers", "seq_len", "batch"):
             if getattr(self, name) < 1:
                 return f"{name} must be >= 1 (got {getattr(self, name)})"
+        if reason := self.layer.invalid_reason(self):
+            return reason
+        if self.proj_size and not self.layer.takes("proj_size"):
+            return f"{self.kind} has no projection (proj_size={self.proj_size}); only lstm takes proj_size"
         if self.proj_size < 0:
             return f"proj_size must be >= 0 (got {self.proj_size})"
         if self.proj_size >= self.hidden_size:
@@ -104,9 +138,9 @@ class LSTMCase:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_params(cls, params: dict) -> "LSTMCase":
+    def from_params(cls, params: dict) -> "Case":
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(params) - known)
         if unknown:
-            raise InvalidCaseError(f"unknown LSTMCase field(s): {', '.join(unknown)}")
+            raise InvalidCaseError(f"unknown case field(s): {', '.join(unknown)}")
         return cls(**params)

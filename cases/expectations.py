@@ -7,16 +7,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.case import LSTMCase
+from cases.case import Case
 from cases.status import FAILURE_STATUSES, Status
 
 DEFAULT_EXPECTATIONS = Path(__file__).with_name("expectations.toml")
-RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape", "run_shape"}
+RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape", "run_shape", "lengths"}
 # Open-ended keys: "runtime_options.<name>" (a runtime setting recorded with the result; nested settings
 # by their path, e.g. "runtime_options.provider_options.use_tf32") and "params.<name>" (any case
-# parameter, for cases that are not LSTMCase, e.g. ONNX node cases).
+# parameter, for cases that are not a Case, e.g. ONNX node cases).
 PREFIXED_KEYS = ("runtime_options.", "params.")
-CASE_KEYS = set(LSTMCase.__dataclass_fields__)
+CASE_KEYS = set(Case.__dataclass_fields__)
 COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+)$")
 OPERATORS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
 
@@ -93,6 +93,7 @@ def facts_of(record: dict) -> dict:
     """What an expectation can match on: the case fields plus the result's coordinates."""
     params = record.get("params") or {}
     export_shape = [params.get("seq_len"), params.get("batch")]
+    run_shape = record.get("run_shape")
     return {
         **params,
         **{f"params.{k}": v for k, v in params.items()},
@@ -101,8 +102,11 @@ def facts_of(record: dict) -> dict:
         "exporter": record.get("exporter"),
         "runtime": record.get("runtime"),
         "dynamic": record.get("dynamic"),
-        "off_export_shape": record.get("run_shape") not in (None, export_shape),
-        "run_shape": "x".join(map(str, record.get("run_shape") or [])) or None,
+        # A packed case's run shape also names its length pattern: only the sizes count here.
+        "off_export_shape": run_shape is not None and list(run_shape[:2]) != export_shape,
+        "run_shape": "x".join(map(str, run_shape or [])) or None,
+        # A packed case's pattern of sequence lengths at this run (cases.inputs.LENGTH_PATTERNS).
+        "lengths": run_shape[2] if run_shape and len(run_shape) > 2 else None,
     }
 
 

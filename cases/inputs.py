@@ -3,25 +3,38 @@ from __future__ import annotations
 
 import zlib
 
-import ml_dtypes
 import numpy as np
 
-from cases.case import LSTMCase
+from cases.case import Case
+from cases.dtypes import DTYPES
 
-NUMPY_DTYPES = {
-    "float32": np.dtype(np.float32),
-    "float16": np.dtype(np.float16),
-    "float64": np.dtype(np.float64),
-    "bfloat16": np.dtype(ml_dtypes.bfloat16),
-}
+# How a packed batch's sequence lengths are laid out at a run shape. Every pattern has one sequence of the
+# full length, so the padded output keeps the run shape's length.
+LENGTH_PATTERNS = ("varied", "equal")
 
 
-def make_feeds(case: LSTMCase, seq_len: int, batch: int) -> dict[str, np.ndarray]:
-    """The same case and shape always give the same arrays, whatever process asks."""
+def sequence_lengths(seq_len: int, batch: int, pattern: str) -> np.ndarray:
+    """'varied': from seq_len down to 1 across the batch, rotated so they are not sorted; 'equal': all seq_len."""
+    if pattern == "equal" or batch == 1:
+        return np.full(batch, seq_len, dtype=np.int64)
+    if pattern != "varied":
+        raise ValueError(f"unknown length pattern {pattern!r}; choose from {', '.join(LENGTH_PATTERNS)}")
+    descending = [seq_len - (i * (seq_len - 1)) // (batch - 1) for i in range(batch)]
+    return np.array(descending[1:] + descending[:1], dtype=np.int64)
+
+
+def make_feeds(case: Case, seq_len: int, batch: int, lengths: str | None = None) -> dict[str, np.ndarray]:
+    """The same case and run shape always give the same arrays, whatever process asks.
+
+    `lengths` names the pattern of a packed case's `lengths` input (default: varied).
+    """
     seed = zlib.crc32(f"{case.seed}:{seq_len}:{batch}".encode())
     rng = np.random.default_rng(seed)
-    dtype = NUMPY_DTYPES[case.dtype]
-    return {
-        name: rng.standard_normal(shape).astype(dtype)
-        for name, shape in case.input_shapes(seq_len, batch).items()
-    }
+    dtype = DTYPES[case.dtype].numpy
+    feeds = {}
+    for name, shape in case.input_shapes(seq_len, batch).items():
+        if name == "lengths":
+            feeds[name] = sequence_lengths(seq_len, batch, lengths or "varied")
+        else:
+            feeds[name] = rng.standard_normal(shape).astype(dtype)
+    return feeds

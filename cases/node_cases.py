@@ -56,7 +56,7 @@ class NodeCase:
     def params(self) -> dict:
         """The node's attributes plus the sizes: what results record and expectations match ("params.<name>").
 
-        Lists are joined with commas ("Relu,Tanh,Tanh"): every param is a scalar, as LSTMCase's are.
+        Lists are joined with commas ("Relu,Tanh,Tanh"): every param is a scalar, as a Case's are.
         """
         params = {"input_size": INPUT_SIZE, "hidden_size": HIDDEN_SIZE, "seq_len": SEQ_LEN, "batch": BATCH, "dtype": "float32",
                   **self.attributes}

@@ -4,18 +4,32 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from cases.case import InvalidCaseError, LSTMCase
+from cases.case import Case, InvalidCaseError
+from cases.kinds import KINDS
 
 Grid = dict[str, tuple]
 
-# The five seed axes plus initial states: 2**6 = 64 configurations.
-CORE_GRID: Grid = {
+# The five seed axes plus initial states: 2**6 = 64 LSTM configurations.
+SEED_GRID: Grid = {
     "num_layers": (1, 2),
     "bias": (True, False),
     "bidirectional": (False, True),
     "proj_size": (0, 3),
     "batch_first": (False, True),
     "initial_state": (True, False),
+}
+# The same axes for the layers without a projection: 32 configurations per kind.
+FAMILY_GRID: Grid = {
+    "kind": ("gru", "rnn_tanh", "rnn_relu"),
+    **{axis: values for axis, values in SEED_GRID.items() if axis != "proj_size"},
+}
+# Variable-length batches of every kind: stacked and bidirectional layers are where packing goes wrong.
+PACKED_GRID: Grid = {
+    "kind": tuple(KINDS),
+    "packed": (True,),
+    "num_layers": (1, 2),
+    "bidirectional": (False, True),
+    "batch_first": (False, True),
 }
 
 PRESETS: dict[str, list[Grid]] = {
@@ -24,41 +38,49 @@ PRESETS: dict[str, list[Grid]] = {
         {"num_layers": (2,), "bidirectional": (True,), "batch_first": (True,), "bias": (False,), "initial_state": (False,)},
         # hidden_size 8: torch refuses this projection, so the report must list it as not applicable.
         {"proj_size": (8,)},
+        {"kind": ("gru", "rnn_relu"), "bidirectional": (True,)},
+        {"kind": ("lstm",), "packed": (True,), "num_layers": (2,), "bidirectional": (True,)},
     ],
-    "default": [CORE_GRID],
+    "seed": [SEED_GRID],
+    "default": [SEED_GRID, FAMILY_GRID, PACKED_GRID],
     "full": [
-        {**CORE_GRID, "num_layers": (1, 2, 3)},
-        {"dtype": ("float16", "bfloat16", "float64"), "num_layers": (1, 2), "bidirectional": (False, True), "initial_state": (True, False)},
-        {"dropout": (0.3,), "num_layers": (1, 2, 3), "train": (False, True), "bidirectional": (False, True)},
+        {**SEED_GRID, "num_layers": (1, 2, 3)},
+        {**FAMILY_GRID, "num_layers": (1, 2, 3)},
+        {**PACKED_GRID, "initial_state": (True, False), "bias": (True, False)},
+        {"kind": tuple(KINDS), "dtype": ("float16", "bfloat16", "float64"), "num_layers": (1, 2), "bidirectional": (False, True),
+         "initial_state": (True, False)},
+        {"kind": tuple(KINDS), "dropout": (0.3,), "num_layers": (1, 2, 3), "train": (False, True), "bidirectional": (False, True)},
         {"input_size": (1, 16), "hidden_size": (1, 32), "proj_size": (0, 1), "bidirectional": (False, True)},
-        {"seq_len": (1, 32), "batch": (1, 16), "batch_first": (False, True)},
+        {"kind": tuple(KINDS), "input_size": (1, 16), "hidden_size": (1, 32), "bidirectional": (False, True)},
+        {"kind": tuple(KINDS), "seq_len": (1, 32), "batch": (1, 16), "batch_first": (False, True), "packed": (False, True)},
     ],
 }
 
-FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(LSTMCase)}
+FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Case)}
 
 
-def expand(grid: Grid) -> list[LSTMCase]:
+def expand(grid: Grid) -> list[Case]:
     axes = list(grid)
-    return [LSTMCase(**dict(zip(axes, values))) for values in itertools.product(*(grid[a] for a in axes))]
+    return [Case(**dict(zip(axes, values))) for values in itertools.product(*(grid[a] for a in axes))]
 
 
-def preset_cases(name: str) -> list[LSTMCase]:
+def preset_cases(name: str) -> list[Case]:
     """All cases of a preset, invalid ones included, deduplicated by id in table order."""
     if name not in PRESETS:
         raise KeyError(name)
-    seen: dict[str, LSTMCase] = {}
+    seen: dict[str, Case] = {}
     for grid in PRESETS[name]:
         for case in expand(grid):
             seen.setdefault(case.id, case)
     return list(seen.values())
 
 
-def select(cases: list[LSTMCase], substrings: list[str] | None) -> list[LSTMCase]:
-    """Keep cases whose id contains any of the substrings (like pytest -k, but plain text)."""
-    if not substrings:
-        return cases
-    return [c for c in cases if any(s in c.id for s in substrings)]
+def select(cases: list[Case], substrings: list[str] | None, kinds: list[str] | None = None) -> list[Case]:
+    """Keep cases whose id contains any of the substrings (like pytest -k, but plain text) and whose kind is listed."""
+    return [
+        c for c in cases
+        if (not substrings or any(s in c.id for s in substrings)) and (not kinds or c.kind in kinds)
+    ]
 
 
 def _parse_value(field: str, text: str):
@@ -78,8 +100,8 @@ def _parse_value(field: str, text: str):
     return text.strip()
 
 
-def parse_case(spec: str) -> LSTMCase:
-    """'num_layers=2,proj_size=3' -> LSTMCase; an explicitly requested case must be valid."""
+def parse_case(spec: str) -> Case:
+    """'kind=gru,num_layers=2' -> Case; an explicitly requested case must be valid."""
     params = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         key, sep, value = item.partition("=")
@@ -89,7 +111,9 @@ def parse_case(spec: str) -> LSTMCase:
         if key not in FIELD_TYPES:
             raise InvalidCaseError(f"unknown case field {key!r}; fields are {', '.join(FIELD_TYPES)}")
         params[key] = _parse_value(key, value)
-    case = LSTMCase(**params)
+    if params.get("kind", "lstm") not in KINDS:
+        raise InvalidCaseError(f"unknown kind {params['kind']!r}; kinds are {', '.join(KINDS)}")
+    case = Case(**params)
     reason = case.invalid_reason()
     if reason:
         raise InvalidCaseError(f"case {case.id} is not applicable: {reason}")

@@ -1,4 +1,9 @@
-"""The eager side: the nn.LSTM under test, wrapped to the suite's fixed ONNX interface."""
+"""The eager side: the layer under test, wrapped to the suite's fixed ONNX interface.
+
+Inputs are `input`, then `lengths` for a packed case, then the kind's initial states; outputs are
+`output` and the kind's final states. torch.export names inputs after forward's parameters, so each
+input list has a wrapper class of its own; they all run the same `_run`.
+"""
 from __future__ import annotations
 
 import copy
@@ -7,57 +12,75 @@ import warnings
 import numpy as np
 import torch
 
-from cases.case import LSTMCase
-from cases.inputs import NUMPY_DTYPES
+from cases.case import Case
+from cases.dtypes import DTYPES
 
-TORCH_DTYPES = {
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "float64": torch.float64,
-    "bfloat16": torch.bfloat16,
+
+class RecurrentModel(torch.nn.Module):
+    def __init__(self, layer: torch.nn.Module, case: Case):
+        super().__init__()
+        self.layer = layer
+        self.batch_first = case.batch_first
+        self.packed = case.packed
+        self.paired_state = len(case.layer.state_names) == 2  # LSTM's (h, c)
+
+    def _run(self, input, lengths, states: tuple):
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        x = pack_padded_sequence(input, lengths, batch_first=self.batch_first, enforce_sorted=False) if self.packed else input
+        if states:
+            output, final = self.layer(x, states if self.paired_state else states[0])
+        else:
+            output, final = self.layer(x)
+        if self.packed:
+            output, _ = pad_packed_sequence(output, batch_first=self.batch_first)
+        return (output, *(final if self.paired_state else (final,)))
+
+
+class Dense(RecurrentModel):
+    def forward(self, input):
+        return self._run(input, None, ())
+
+
+class DenseWithState(RecurrentModel):
+    def forward(self, input, h0):
+        return self._run(input, None, (h0,))
+
+
+class DenseWithStates(RecurrentModel):
+    def forward(self, input, h0, c0):
+        return self._run(input, None, (h0, c0))
+
+
+class Packed(RecurrentModel):
+    def forward(self, input, lengths):
+        return self._run(input, lengths, ())
+
+
+class PackedWithState(RecurrentModel):
+    def forward(self, input, lengths, h0):
+        return self._run(input, lengths, (h0,))
+
+
+class PackedWithStates(RecurrentModel):
+    def forward(self, input, lengths, h0, c0):
+        return self._run(input, lengths, (h0, c0))
+
+
+WRAPPERS = {
+    ("input",): Dense, ("input", "h0"): DenseWithState, ("input", "h0", "c0"): DenseWithStates,
+    ("input", "lengths"): Packed, ("input", "lengths", "h0"): PackedWithState, ("input", "lengths", "h0", "c0"): PackedWithStates,
 }
 
-OUTPUT_NAMES = ("output", "h_n", "c_n")
 
-
-class LSTMWithState(torch.nn.Module):
-    def __init__(self, lstm: torch.nn.LSTM):
-        super().__init__()
-        self.lstm = lstm
-
-    def forward(self, input, h0, c0):
-        output, (h_n, c_n) = self.lstm(input, (h0, c0))
-        return output, h_n, c_n
-
-
-class LSTMWithoutState(torch.nn.Module):
-    def __init__(self, lstm: torch.nn.LSTM):
-        super().__init__()
-        self.lstm = lstm
-
-    def forward(self, input):
-        output, (h_n, c_n) = self.lstm(input)
-        return output, h_n, c_n
-
-
-def build_module(case: LSTMCase) -> torch.nn.Module:
+def build_module(case: Case) -> torch.nn.Module:
     """Seeded weights: the same case gives the same module in every process."""
     torch.manual_seed(case.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lstm = torch.nn.LSTM(
-            input_size=case.input_size,
-            hidden_size=case.hidden_size,
-            num_layers=case.num_layers,
-            bias=case.bias,
-            batch_first=case.batch_first,
-            dropout=case.dropout,
-            bidirectional=case.bidirectional,
-            proj_size=case.proj_size,
-        )
-    wrapper = LSTMWithState(lstm) if case.initial_state else LSTMWithoutState(lstm)
-    wrapper = wrapper.to(TORCH_DTYPES[case.dtype])
-    return wrapper.train(case.train)
+        layer = case.layer.build_layer(case)
+    wrapper = WRAPPERS[tuple(case.input_names())](layer, case)
+    return wrapper.to(getattr(torch, case.dtype)).train(case.train)
 
 
 def to_tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -67,27 +90,30 @@ def to_tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 
 def to_numpy(tensor: torch.Tensor, dtype_name: str) -> np.ndarray:
     return tensor.detach().cpu().to(torch.float32 if tensor.dtype == torch.bfloat16 else tensor.dtype).numpy().astype(
-        NUMPY_DTYPES[dtype_name], copy=False
+        DTYPES[dtype_name].numpy, copy=False
     )
 
 
-def example_tensors(case: LSTMCase, feeds: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
-    return tuple(to_tensor(feeds[name], TORCH_DTYPES[case.dtype]) for name in case.input_shapes(1, 1))
+def input_tensors(case: Case, feeds: dict[str, np.ndarray], dtype: str | None = None, device: str = "cpu") -> tuple:
+    """The model's arguments in its input order: floats in `dtype` (default: the case's), lengths as int64 on CPU."""
+    torch_dtype = getattr(torch, dtype or case.dtype)
+    return tuple(
+        torch.from_numpy(feeds[name]) if name == "lengths" else to_tensor(feeds[name], torch_dtype).to(device)
+        for name in case.input_names()
+    )
 
 
-def eager_outputs(case: LSTMCase, module: torch.nn.Module, feeds: dict[str, np.ndarray], dtype: str | None = None,
+def eager_outputs(case: Case, module: torch.nn.Module, feeds: dict[str, np.ndarray], dtype: str | None = None,
                   device: str = "cpu"):
     """Run the module in `dtype` (the case dtype by default; "float64" gives the oracle) on `device`.
 
     A module of another dtype or device is converted on a copy; pass one already converted to skip that.
     """
     dtype = dtype or case.dtype
-    torch_dtype = TORCH_DTYPES[dtype]
+    torch_dtype = getattr(torch, dtype)
     parameter = next(module.parameters())
     if parameter.dtype != torch_dtype or parameter.device.type != torch.device(device).type:
         module = copy.deepcopy(module).to(device=device, dtype=torch_dtype)
-    args = tuple(to_tensor(feeds[name], torch_dtype).to(device) for name in case.input_shapes(1, 1))
     with torch.no_grad():
-        results = module(*args)
-    return {name: to_numpy(t, dtype) for name, t in zip(OUTPUT_NAMES, results)}
-
+        results = module(*input_tensors(case, feeds, dtype, device))
+    return {name: to_numpy(t, dtype) for name, t in zip(case.output_names(), results)}

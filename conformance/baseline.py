@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.runner import load_run
-from conformance.runner import UsageError
+from conformance.errors import UsageError
+from conformance.results import load_run
 
 KEPT_FIELDS = ("record", "key", "case", "exporter", "dynamic", "runtime", "run_shape", "status", "raw_status", "stage")
 MESSAGE_LIMIT = 200

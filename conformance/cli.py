@@ -1,4 +1,4 @@
-"""python -m conformance run | report | list."""
+"""python -m conformance run | report | list, and the commands of COMMAND_MODULES."""
 from __future__ import annotations
 
 import argparse
@@ -7,13 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from conformance.runner import DEFAULT_RUNTIMES, DEFAULT_STAGE_TIMEOUT, MODES, RunOptions, UsageError
+from conformance import arguments
+from conformance.errors import UsageError
+from conformance.runner import DEFAULT_STAGE_TIMEOUT
 
 PROG = "python -m conformance"
 
 # Further subcommands: each module has register(subparsers), which adds its parser with
 # set_defaults(handler=...). Raising UsageError there gives the one-line exit-2 error.
-COMMAND_MODULES: list[str] = ["conformance.diff", "conformance.baseline", "conformance.merge", "conformance.trend", "conformance.corpus", "conformance.run_corpus"]
+COMMAND_MODULES: list[str] = ["conformance.diff", "conformance.baseline", "conformance.merge", "conformance.trend", "conformance.corpus", "conformance.run_corpus", "conformance.repro"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,39 +23,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from exporters import DEFAULT_OPSET, EXPORTERS
-
-    parser = _Parser(prog=PROG, description="Which torch.nn.LSTM configurations survive ONNX export and run correctly where.")
+    parser = _Parser(prog=PROG, description="Which recurrent-layer configurations survive ONNX export and run correctly where.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="export, run, compare; write results.jsonl and report.html")
     run.set_defaults(handler=_run)
-    run.add_argument("--preset", default="default", help="smoke | default | full (default: default)")
-    run.add_argument("--case", action="append", default=[], metavar="FIELD=V,...",
-                     help="an explicit case instead of a preset, e.g. 'num_layers=2,proj_size=3' (repeatable)")
-    run.add_argument("-k", action="append", default=[], metavar="SUBSTRING", dest="select",
-                     help="keep cases whose id contains SUBSTRING (repeatable: any of)")
+    arguments.add_selection(run)
+    arguments.add_export(run)
+    arguments.add_runtimes(run)
     run.add_argument("--out", default="conformance-out", help="run directory (default: conformance-out)")
-    run.add_argument("--exporters", type=csv_list, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
-    run.add_argument("--modes", type=csv_list, default=list(MODES), help="static,dynamic (default: both)")
-    run.add_argument("--runtimes", type=csv_list, default=list(DEFAULT_RUNTIMES),
-                     help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
-    run.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
-                     help="a runtime setting, e.g. 'ort-cpu:graph_optimization_level=disable' or a provider option (repeatable)")
-    run.add_argument("--runtime-config", default=None, metavar="FILE.toml",
-                     help='runtime settings as TOML tables: [runtime."ort:OpenVINOExecutionProvider"] device_type = "CPU"')
-    run.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})")
     run.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: number of cores)")
     run.add_argument("--timeout", type=float, default=DEFAULT_STAGE_TIMEOUT, help=f"seconds per stage before TIMEOUT (default: {DEFAULT_STAGE_TIMEOUT:g})")
-    run.add_argument("--cache-dir", default=None, help="export cache (default: ~/.cache/lstm-onnx-conformance/exports)")
-    run.add_argument("--no-cache", action="store_true", help="export every model afresh")
     run.add_argument("--keep-models", action="store_true", help="keep every model under OUT/models, not just failing ones")
-    run.add_argument("--expectations", default=None, help="expectations TOML (default: cases/expectations.toml)")
     run.add_argument("--rtol", type=float, default=None, help="override the per-dtype relative tolerance")
     run.add_argument("--atol", type=float, default=None, help="override the per-dtype absolute tolerance")
     run.add_argument("--shard", default=None, metavar="K/N",
@@ -71,10 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="results.jsonl")
     report.add_argument("-o", "--output", default=None, help="HTML file (default: report.html beside the results)")
 
-    listing = sub.add_parser("list", help="list the cases of a preset, or the runtimes")
+    listing = sub.add_parser("list", help="list the cases of a selection, or the runtimes")
     listing.set_defaults(handler=_list)
-    listing.add_argument("--preset", default="default")
-    listing.add_argument("-k", action="append", default=[], dest="select", metavar="SUBSTRING")
+    arguments.add_selection(listing)
     listing.add_argument("--runtimes", action="store_true", help="list runtimes and whether they can run here")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)
@@ -82,17 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    options = RunOptions(
-        preset=args.preset, cases=args.case, select=args.select, exporters=args.exporters, modes=args.modes,
-        runtimes=args.runtimes, opset=args.opset, timeout=args.timeout, cache_dir=args.cache_dir,
-        no_cache=args.no_cache, keep_models=args.keep_models, rtol=args.rtol, atol=args.atol,
-        shard=args.shard, baseline=args.baseline, eager_cuda=args.eager_cuda,
-    )
-    options.runtime_options = _runtime_options(args.runtime_config, args.runtime_option)
+    options = arguments.run_options(args)
+    options.timeout, options.keep_models, options.rtol, options.atol = args.timeout, args.keep_models, args.rtol, args.atol
+    options.shard, options.baseline, options.eager_cuda = args.shard, args.baseline, args.eager_cuda
     if args.jobs is not None:
         options.jobs = args.jobs
-    if args.expectations:
-        options.expectations = args.expectations
     from conformance.runner import run
 
     out = args.resume or args.out
@@ -104,32 +79,9 @@ def _run(args) -> int:
     return summary.exit_code
 
 
-def _runtime_options(config: str | None, items: list[str]) -> dict[str, dict]:
-    """Settings from the config file first, then from the command line (which wins)."""
-    import tomllib
-
-    settings: dict[str, dict] = {}
-    if config:
-        try:
-            table = tomllib.loads(Path(config).read_text()).get("runtime", {})
-        except OSError as exc:
-            raise UsageError(f"cannot read runtime config {config}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"runtime config {config} is not valid TOML: {exc}") from None
-        if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-            raise UsageError(f"runtime config {config}: expected tables [runtime.\"NAME\"] of key = value")
-        settings = {name: {k: str(v) for k, v in values.items()} for name, values in table.items()}
-    for item in items:
-        head, eq, value = item.partition("=")
-        runtime, sep, key = head.rpartition(":")  # runtime names may hold ':' themselves (ort:<Provider>)
-        if not (sep and runtime and eq and key.strip()):
-            raise UsageError(f"--runtime-option {item!r} is not of the form RUNTIME:KEY=VALUE")
-        settings.setdefault(runtime, {})[key.strip()] = value.strip()
-    return settings
-
-
 def _report(args) -> int:
-    from conformance.runner import exit_code_for, load_run
+    from conformance.results import load_run
+    from conformance.runner import exit_code_for
     from reports import render_report
 
     header, results = load_run(args.results)
@@ -152,7 +104,7 @@ def _list(args) -> int:
         return 0
     from conformance.runner import resolve_cases
 
-    cases = resolve_cases(RunOptions(preset=args.preset, select=args.select))
+    cases = resolve_cases(arguments.run_options(args))
     for case in cases:
         reason = case.invalid_reason()
         print(case.id + (f"  (not applicable: {reason})" if reason else ""))

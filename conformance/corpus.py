@@ -25,8 +25,10 @@ from typing import Callable
 from cases.status import Status
 from conformance.compare import TOLERANCES
 from conformance.plan import Job, make_jobs, not_applicable_record
-from conformance.results import make_header
-from conformance.runner import MODES, RunOptions, UsageError, prepare_out_dir, resolve_cases, validate
+from cases.modes import MODES
+from conformance.errors import UsageError
+from conformance.results import make_header, prepare_out_dir
+from conformance.runner import RunOptions, resolve_cases, validate
 from conformance.worker import Settings, Worker, export_summary
 from exporters.base import ExportResult
 
@@ -165,8 +167,7 @@ def _write_test(out_dir: Path, test: dict, export: ExportResult, model_path: Pat
 
 
 def register(subparsers) -> None:
-    from conformance.cli import csv_list
-    from exporters import DEFAULT_OPSET, EXPORTERS
+    from conformance import arguments
 
     parser = subparsers.add_parser(
         "export-corpus",
@@ -174,30 +175,21 @@ def register(subparsers) -> None:
         description="Export the selected cases once and write DIR/<test>/model.onnx with test_data_set_<i>/input_<n>.pb and "
                     "output_<n>.pb (expected: torch eager) per run shape, DIR/manifest.json and DIR/expectations.toml. "
                     "Export failures are listed in the manifest, so run-corpus reports them too. --node-cases adds "
-                    "ONNX LSTM node cases (ids node-lstm-*): attributes the exporters never emit (direction=reverse, "
-                    "peepholes, input_forget, clip, activations, sequence_lens, layout=1), built with onnx.helper, "
+                    "ONNX node cases (ids node-*): attributes the exporters never emit, built with onnx.helper, "
                     "expected outputs from onnx.reference; selection options do not apply to them.",
     )
     parser.set_defaults(handler=_export_corpus)
     parser.add_argument("--out", required=True, metavar="DIR", help="corpus directory (new or empty)")
-    parser.add_argument("--preset", default="default", help="smoke | default | full, as for run (default: default)")
-    parser.add_argument("--case", action="append", default=[], metavar="FIELD=V,...", help="an explicit case, as for run (repeatable)")
-    parser.add_argument("-k", action="append", default=[], metavar="SUBSTRING", dest="select", help="keep cases whose id contains SUBSTRING")
-    parser.add_argument("--exporters", type=csv_list, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
-    parser.add_argument("--modes", type=csv_list, default=list(MODES), help="static,dynamic (default: both)")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET}); node cases use opset 14")
-    parser.add_argument("--node-cases", action="store_true", help="add the ONNX LSTM node cases (node-lstm-*)")
-    parser.add_argument("--cache-dir", default=None, help="export cache, as for run")
-    parser.add_argument("--no-cache", action="store_true", help="export every model afresh")
-    parser.add_argument("--expectations", default=None, help="expectations TOML to ship (default: cases/expectations.toml)")
+    arguments.add_selection(parser)
+    arguments.add_export(parser)
+    parser.add_argument("--node-cases", action="store_true", help="add the ONNX node cases (node-*)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _export_corpus(args) -> int:
-    options = RunOptions(preset=args.preset, cases=args.case, select=args.select, exporters=args.exporters, modes=args.modes,
-                         opset=args.opset, cache_dir=args.cache_dir, no_cache=args.no_cache)
-    if args.expectations:
-        options.expectations = args.expectations
+    from conformance import arguments
+
+    options = arguments.run_options(args)
     start = time.monotonic()
     counts = export_corpus(options, args.out, node_cases=args.node_cases, progress=not args.no_progress)
     summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))

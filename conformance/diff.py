@@ -9,13 +9,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from cases.dtypes import DTYPES
 from cases.status import is_ok
-from conformance.runner import UsageError, load_run
+from conformance.errors import UsageError
+from conformance.results import load_run
 
 DEFAULT_DRIFT_FACTOR = 10.0
-# Below one unit of the dtype's precision an error is rounding noise: growth is measured from there,
-# so an exact 0 becoming one ulp is not drift.
-EPSILON = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7, "float64": 2.0**-52}
 # The header sections that describe where and how a run happened.
 ENVIRONMENT_SECTIONS = ("versions", "onnxruntime_build", "onnxruntime_providers", "numerics_env", "platform", "git_commit", "git_dirty", "options")
 # The run options that decide what is tested and how it is judged; the others (jobs, paths, cache) do not change results.
@@ -58,7 +57,10 @@ def max_errors(record: dict) -> dict[str, float]:
 
 def drift_of(base: dict, new: dict, factor: float) -> str | None:
     """The output whose max abs error grew the most beyond `factor`, described; None when none did."""
-    floor = EPSILON.get((new.get("params") or {}).get("dtype"), 0.0)
+    # Below one unit of the dtype's precision an error is rounding noise: growth is measured from there,
+    # so an exact 0 becoming one ulp is not drift.
+    dtype = DTYPES.get((new.get("params") or {}).get("dtype"))
+    floor = dtype.epsilon if dtype else 0.0
     base_errors, worst = max_errors(base), None
     for name, after in max_errors(new).items():
         if name not in base_errors:

@@ -12,7 +12,8 @@ from cases.status import Status
 from conformance.diff import environment_of
 from conformance.plan import parse_shard
 from conformance.results import ResultsWriter, command_line
-from conformance.runner import UsageError, load_run
+from conformance.errors import UsageError
+from conformance.results import load_run
 
 MUST_MATCH = ("git_commit", "versions.torch", "versions.onnx", "versions.onnxscript", "options.opset")
 # What each merged run contributes to the merged header, so the report can say where results came from.

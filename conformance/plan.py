@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cases.case import LSTMCase
+from cases.case import Case
+from cases.inputs import LENGTH_PATTERNS
+from cases.modes import mode_label
 from conformance.results import result_key
 
 
 @dataclass(frozen=True)
 class Job:
-    case: LSTMCase
+    case: Case
     exporter: str
     dynamic: bool
     opset: int
@@ -17,19 +19,24 @@ class Job:
 
     @property
     def key(self) -> str:
-        return f"{self.case.id}|{self.exporter}|{'dynamic' if self.dynamic else 'static'}|{self.opset}"
+        return f"{self.case.id}|{self.exporter}|{mode_label(self.dynamic)}|{self.opset}"
 
     @property
     def model_name(self) -> str:
-        return f"{self.case.id}__{self.exporter}-{'dynamic' if self.dynamic else 'static'}-op{self.opset}.onnx"
+        return f"{self.case.id}__{self.exporter}-{mode_label(self.dynamic)}-op{self.opset}.onnx"
 
-    def run_shapes(self) -> list[tuple[int, int]]:
-        """Static models run at the export shape; dynamic ones also at 1x1 and a longer, wider shape."""
+    def run_shapes(self) -> list[tuple]:
+        """Static models run at the export shape; dynamic ones also at 1x1 and a longer, wider shape.
+
+        A packed case runs each shape with each pattern of sequence lengths (cases.inputs.LENGTH_PATTERNS)
+        where the batch has room for it: (seq_len, batch, pattern).
+        """
         export = (self.case.seq_len, self.case.batch)
-        if not self.dynamic:
-            return [export]
-        shapes = [export, (1, 1), (2 * self.case.seq_len + 1, self.case.batch + 2)]
-        return list(dict.fromkeys(shapes))
+        sizes = [export] if not self.dynamic else [export, (1, 1), (2 * self.case.seq_len + 1, self.case.batch + 2)]
+        if self.case.packed:
+            patterns = [(seq, batch, p) for seq, batch in sizes for p in (LENGTH_PATTERNS if batch > 1 else LENGTH_PATTERNS[-1:])]
+            return list(dict.fromkeys(patterns))
+        return list(dict.fromkeys(sizes))
 
     def base_record(self, runtime: str, run_shape: tuple[int, int]) -> dict:
         record = {
@@ -53,7 +60,7 @@ class Job:
         ]
 
 
-def make_jobs(cases: list[LSTMCase], exporters: list[str], modes: list[bool], runtimes: list[str], opset: int) -> list[Job]:
+def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtimes: list[str], opset: int) -> list[Job]:
     return [
         Job(case, exporter, dynamic, opset, tuple(runtimes))
         for case in cases
@@ -100,7 +107,7 @@ def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
     return [job for job in jobs if job.key in mine]
 
 
-def not_applicable_record(case: LSTMCase, reason: str) -> dict:
+def not_applicable_record(case: Case, reason: str) -> dict:
     record = {
         "record": "result",
         "case": case.id,

@@ -15,6 +15,9 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from cases.modes import mode_label
+from conformance.errors import UsageError
+
 SCHEMA = 1
 VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2", "openvino", "tract")
 
@@ -25,7 +28,7 @@ class ResultsFileError(ValueError):
 
 def result_key(record: dict) -> str:
     """What makes a result unique: case, exporter, shape mode, opset, runtime, run shape."""
-    mode = "dynamic" if record.get("dynamic") else "static"
+    mode = mode_label(record.get("dynamic"))
     shape = "x".join(str(n) for n in record.get("run_shape") or [])
     return "|".join(str(p) for p in (record["case"], record.get("exporter"), mode, record.get("opset"), record.get("runtime"), shape))
 
@@ -164,6 +167,28 @@ def read_results(path: str | Path) -> tuple[dict | None, list[dict]]:
         else:
             results.append(record)
     return header, results
+
+
+def load_run(path: str | Path) -> tuple[dict | None, list[dict]]:
+    """(header, results) of a results file, or of the results.jsonl in a run directory; a UsageError if unreadable."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.jsonl"
+    try:
+        return read_results(path)
+    except ResultsFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the run directory and make sure it can be written, before any work starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output directory {out_dir} is not writable ({exc.strerror}); choose another with --out") from None
 
 
 class ResultsWriter:

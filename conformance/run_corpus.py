@@ -19,8 +19,9 @@ from cases.expectations import ExpectationsError, apply_expectations, load_expec
 from cases.status import Status
 from conformance.compare import Tolerance
 from conformance.corpus import FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, read_tensors, tensor_paths
-from conformance.results import ResultsWriter, make_header, read_results, result_key
-from conformance.runner import DEFAULT_RUNTIMES, RunSummary, UsageError, prepare_out_dir, exit_code_for
+from conformance.errors import UsageError
+from conformance.results import ResultsWriter, make_header, prepare_out_dir, read_results, result_key
+from conformance.runner import RunSummary, exit_code_for
 from conformance.worker import finish_record, judge_run, load_session
 from exporters.base import error_info
 
@@ -153,7 +154,7 @@ def _finish(results_path: Path, report_path: Path) -> RunSummary:
 
 
 def register(subparsers) -> None:
-    from conformance.cli import csv_list
+    from conformance import arguments
 
     parser = subparsers.add_parser(
         "run-corpus",
@@ -163,10 +164,7 @@ def register(subparsers) -> None:
     )
     parser.set_defaults(handler=_run_corpus)
     parser.add_argument("corpus", metavar="DIR", help="a corpus directory written by export-corpus")
-    parser.add_argument("--runtimes", type=csv_list, default=list(DEFAULT_RUNTIMES),
-                        help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
-    parser.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
-                        help="a runtime setting, as for run (repeatable)")
+    arguments.add_runtimes(parser)
     parser.add_argument("--out", default="corpus-out", help="run directory (default: corpus-out)")
     parser.add_argument("--expectations", default=None, help="expectations TOML (default: the corpus's own)")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
@@ -174,12 +172,12 @@ def register(subparsers) -> None:
 
 
 def _run_corpus(args) -> int:
-    from conformance.cli import _runtime_options
+    from conformance import arguments
 
     start = time.monotonic()
     summary = run_corpus(args.corpus, args.runtimes, args.out, expectations=args.expectations,
                          overwrite=args.overwrite, progress=not args.no_progress,
-                         runtime_options=_runtime_options(None, args.runtime_option))
+                         runtime_options=arguments.runtime_settings(args.runtime_config, args.runtime_option))
     counts = ", ".join(f"{s} {n}" for s, n in sorted(summary.counts.items()))
     print(f"{sum(summary.counts.values())} results in {time.monotonic() - start:.0f}s: {counts}")
     print(f"results: {summary.results_path}\nreport:  {summary.report_path}")

@@ -8,23 +8,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cases import InvalidCaseError, LSTMCase, parse_case, preset_cases, select
+from cases import KINDS, Case, InvalidCaseError, parse_case, preset_cases, select
 from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations
 from cases.space import PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
 from conformance.plan import make_jobs, not_applicable_record, parse_shard, shard_jobs
-from conformance.results import ResultsFileError, ResultsWriter, make_header, read_results
+from cases.modes import MODES
+from conformance.errors import UsageError
+from conformance.results import ResultsWriter, load_run, make_header, prepare_out_dir, read_results
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS
 
-MODES = {"static": False, "dynamic": True}
 DEFAULT_RUNTIMES = ["ort-cpu", "ort-cuda", "reference"]
 DEFAULT_STAGE_TIMEOUT = 300.0
-
-
-class UsageError(ValueError):
-    """Bad input from the user: reported as one line, exit code 2."""
 
 
 @dataclass
@@ -32,6 +29,7 @@ class RunOptions:
     preset: str = "default"
     cases: list[str] = field(default_factory=list)
     select: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # module kinds to keep (cases.kinds.KINDS); empty: all
     exporters: list[str] = field(default_factory=lambda: list(EXPORTERS))
     modes: list[str] = field(default_factory=lambda: list(MODES))
     runtimes: list[str] = field(default_factory=lambda: list(DEFAULT_RUNTIMES))
@@ -67,7 +65,10 @@ class RunSummary:
     exit_code: int
 
 
-def resolve_cases(options: RunOptions) -> list[LSTMCase]:
+def resolve_cases(options: RunOptions) -> list[Case]:
+    unknown_kinds = [k for k in options.kinds if k not in KINDS]
+    if unknown_kinds:
+        raise UsageError(f"unknown kind {unknown_kinds[0]!r}; choose from {', '.join(KINDS)}")
     if options.cases:
         try:
             cases = [parse_case(spec) for spec in options.cases]
@@ -77,7 +78,7 @@ def resolve_cases(options: RunOptions) -> list[LSTMCase]:
         if options.preset not in PRESETS:
             raise UsageError(f"unknown preset {options.preset!r}; choose from {', '.join(PRESETS)}")
         cases = preset_cases(options.preset)
-    return select(cases, options.select)
+    return select(cases, options.select, options.kinds)
 
 
 def validate(options: RunOptions) -> None:
@@ -122,16 +123,6 @@ def validate(options: RunOptions) -> None:
             raise UsageError(f"--eager-cuda needs a CUDA device, and torch {torch.__version__} sees none here")
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"output directory {out_dir} is not writable ({exc.strerror}); choose another with --out") from None
-
-
 def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overwrite: bool = False, progress: bool = True) -> RunSummary:
     from cases.expectations import ExpectationsError
 
@@ -174,17 +165,6 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
         if work:
             _execute(options, out_dir, work, total, expectations, writer, progress)
     return finish(results_path, out_dir / "report.html", options.baseline)
-
-
-def load_run(path: str | Path) -> tuple[dict | None, list[dict]]:
-    """(header, results) of a results file, or of the results.jsonl in a run directory."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.jsonl"
-    try:
-        return read_results(path)
-    except ResultsFileError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _read_for_resume(results_path: Path):
@@ -240,19 +220,16 @@ def exit_code_for(results: list[dict]) -> int:
 
 
 def finish(results_path: Path, report_path: Path | None, baseline: str | None = None) -> RunSummary:
-    """Repro scripts for the failures, the report (with the diff against `baseline` if given), the exit code.
+    """The report (with the diff against `baseline` if given) and the exit code.
 
     A regression against the baseline fails the run like an unexpected failure does.
     """
     from conformance.diff import diff_runs
-    from conformance.repro import write_repros
     from reports import render_report
 
     header, results = read_results(results_path)
-    repros = write_repros(header, results, results_path.parent / "repro")
     run_diff = diff_runs(load_run(baseline), (header, results), base_label=baseline, new_label=str(results_path)) if baseline else None
     if report_path is not None:
-        links = {key: os.path.relpath(path, report_path.parent) for key, path in repros.items()}
-        render_report(header, results, report_path, diff=run_diff, repros=links)
+        render_report(header, results, report_path, diff=run_diff)
     exit_code = max(exit_code_for(results), run_diff.exit_code if run_diff else 0)
     return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code)

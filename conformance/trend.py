@@ -1,8 +1,8 @@
 """python -m conformance trend RUN... -o trend.html: pass rate per runtime and per exporter over runs."""
 from __future__ import annotations
 
-from conformance.runner import load_run
-from conformance.runner import UsageError
+from conformance.errors import UsageError
+from conformance.results import load_run
 
 
 def load_runs_in_time_order(paths: list[str]) -> list[tuple[str, dict, list[dict]]]:

@@ -1,12 +1,13 @@
 """The exporter contract: export(case, path, dynamic=, opset=) -> ExportResult, never raising."""
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from cases.case import LSTMCase
+from cases.case import Case
 from cases.status import Status
 from exporters.capture import captured_output
 
@@ -14,10 +15,14 @@ DEFAULT_OPSET = 18
 ERROR_TEXT_LIMIT = 20000
 
 
+# Exporters colour their messages for terminals; a result keeps the text.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def error_info(exc: BaseException) -> dict:
     """type, first line and (bounded) full text of an exception: what a result records."""
-    message = str(exc).strip()
-    text = "".join(traceback.format_exception(exc))
+    message = ANSI_ESCAPE.sub("", str(exc)).strip()
+    text = ANSI_ESCAPE.sub("", "".join(traceback.format_exception(exc)))
     if len(text) > ERROR_TEXT_LIMIT:
         text = text[:ERROR_TEXT_LIMIT // 2] + "\n…(truncated)…\n" + text[-ERROR_TEXT_LIMIT // 2 :]
     return {
@@ -49,34 +54,20 @@ class ExportResult:
         return cls(**data)
 
 
-def axes(case: LSTMCase) -> dict[str, dict[int, str]]:
-    """Which axis of each input and output is the sequence or the batch."""
-    seq_axis, batch_axis = (1, 0) if case.batch_first else (0, 1)
-    names = {
-        "input": {seq_axis: "seq", batch_axis: "batch"},
-        "output": {seq_axis: "seq", batch_axis: "batch"},
-        "h_n": {1: "batch"},
-        "c_n": {1: "batch"},
-    }
-    if case.initial_state:
-        names.update({"h0": {1: "batch"}, "c0": {1: "batch"}})
-    return names
-
-
 class Exporter:
     """Subclasses implement `_export` (torch.onnx.export with their settings); this class keeps the contract."""
 
     name: str = ""
 
-    def _export(self, module, args: tuple, path: str, case: LSTMCase, *, dynamic: bool, opset: int) -> None:
+    def _export(self, module, args: tuple, path: str, case: Case, *, dynamic: bool, opset: int) -> None:
         raise NotImplementedError
 
-    def export(self, case: LSTMCase, path: str, *, dynamic: bool, opset: int = DEFAULT_OPSET) -> ExportResult:
+    def export(self, case: Case, path: str, *, dynamic: bool, opset: int = DEFAULT_OPSET) -> ExportResult:
         from cases.inputs import make_feeds
-        from cases.torch_model import build_module, example_tensors
+        from cases.torch_model import build_module, input_tensors
 
         module = build_module(case)
-        args = example_tensors(case, make_feeds(case, case.seq_len, case.batch))
+        args = input_tensors(case, make_feeds(case, case.seq_len, case.batch))
         start = time.perf_counter()
         with captured_output() as log:
             try:

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import torch
 
-from exporters.base import Exporter, axes
+from exporters.base import Exporter
 
 
 class DynamoExporter(Exporter):
     name = "dynamo"
 
     def _export(self, module, args, path, case, *, dynamic, opset):
-        names = axes(case)
-        input_names = [n for n in ("input", "h0", "c0") if n in names]
+        input_names = case.input_names()
         dynamic_shapes = None
         if dynamic:
             # One Dim object per axis name: every input's batch axis is the same symbol.
-            dims = {"seq": torch.export.Dim("seq"), "batch": torch.export.Dim("batch")}
-            dynamic_shapes = {n: {axis: dims[label] for axis, label in names[n].items()} for n in input_names}
+            axes = case.dynamic_axes()
+            dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes[name].values()}}
+            dynamic_shapes = {name: {axis: dims[label] for axis, label in axes[name].items()} for name in input_names}
         torch.onnx.export(
             module,
             args,
@@ -24,7 +24,7 @@ class DynamoExporter(Exporter):
             dynamo=True,
             external_data=False,
             input_names=input_names,
-            output_names=["output", "h_n", "c_n"],
+            output_names=case.output_names(),
             opset_version=opset,
             dynamic_shapes=dynamic_shapes,
         )

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from cases.modes import mode_label
 from cases.status import Status
 
 # Messages often go on with per-case context (the traced values, the graph); the head names the bug.
@@ -43,7 +44,7 @@ def coordinates(record: dict) -> dict[str, object]:
     export_shape = [(record.get("params") or {}).get(k) for k in ("seq_len", "batch")]
     return {
         "exporter": record.get("exporter"),
-        "mode": "dynamic" if record.get("dynamic") else "static",
+        "mode": mode_label(record.get("dynamic")),
         "runtime": record.get("runtime"),
         "run shape": "x".join(map(str, shape)) if shape else None,
         "at export shape": shape == export_shape,

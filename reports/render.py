@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from cases.modes import mode_label
 from cases.status import DISPLAY_ORDER, OK_STATUSES, Status
 from reports.charts import EAGER_CUDA_LABEL, error_bars, error_histograms
 from reports.clusters import failure_clusters
@@ -38,7 +39,7 @@ def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
 
 
 def _mode(record: dict) -> str:
-    return "dynamic" if record.get("dynamic") else "static"
+    return mode_label(record.get("dynamic"))
 
 
 def worst(statuses) -> str:

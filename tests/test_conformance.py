@@ -7,7 +7,8 @@ import pytest
 from cases import preset_cases
 from cases.status import DISPLAY_ORDER
 from conformance.outcomes import FAIL, SKIP, XFAIL, outcome
-from conformance.runner import DEFAULT_RUNTIMES, MODES
+from cases.modes import MODES
+from conformance.runner import DEFAULT_RUNTIMES
 from exporters import EXPORTERS
 
 SEVERITY = {s.value: i for i, s in enumerate(DISPLAY_ORDER)}

@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from cases import LSTMCase, parse_case
+from cases import Case, parse_case
 from cases.inputs import make_feeds
 from cases.node_cases import NODE_CASES
 from conformance.compare import TOLERANCES
@@ -124,7 +124,7 @@ def test_run_corpus_statuses(corpus_run):
             assert (record["status"], record["raw_status"]) == ("XFAIL", "EXPORT_ERROR")
         else:
             assert record["status"] == "PASS" and record["outputs"]["output"]["max_abs"] < 1e-5
-            shapes = LSTMCase.from_params(record["params"]).expected_shapes(*record["run_shape"])
+            shapes = Case.from_params(record["params"]).expected_shapes(*record["run_shape"])
             assert {name: tuple(o["actual_shape"]) for name, o in record["outputs"].items()} == shapes
     assert (corpus_run["out"] / "report.html").exists()
 

@@ -6,7 +6,7 @@ from conftest import read_jsonl, run_cli
 
 from conformance.baseline import slim, write_baseline
 from conformance.diff import diff_runs, format_text
-from conformance.runner import load_run
+from conformance.results import load_run
 from conformance.results import make_header, onnxruntime_build
 from conformance.runner import finish
 

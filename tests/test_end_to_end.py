@@ -1,6 +1,7 @@
 from cases import preset_cases
 from conformance.plan import make_jobs
-from conformance.runner import DEFAULT_RUNTIMES, MODES
+from cases.modes import MODES
+from conformance.runner import DEFAULT_RUNTIMES
 from exporters import DEFAULT_OPSET, EXPORTERS
 
 

@@ -103,20 +103,20 @@ def test_export_cache_is_reused_and_can_be_disabled(tmp_path):
 
 
 def test_cache_key_depends_on_case_exporter_mode_opset():
-    from cases import LSTMCase
+    from cases import Case
     from conformance.cache import export_key
     from conformance.plan import Job
 
-    base = Job(LSTMCase(), "torchscript", False, 18, ("ort-cpu",))
+    base = Job(Case(), "torchscript", False, 18, ("ort-cpu",))
     variants = [
-        Job(LSTMCase(num_layers=2), "torchscript", False, 18, ("ort-cpu",)),
-        Job(LSTMCase(), "dynamo", False, 18, ("ort-cpu",)),
-        Job(LSTMCase(), "torchscript", True, 18, ("ort-cpu",)),
-        Job(LSTMCase(), "torchscript", False, 17, ("ort-cpu",)),
+        Job(Case(num_layers=2), "torchscript", False, 18, ("ort-cpu",)),
+        Job(Case(), "dynamo", False, 18, ("ort-cpu",)),
+        Job(Case(), "torchscript", True, 18, ("ort-cpu",)),
+        Job(Case(), "torchscript", False, 17, ("ort-cpu",)),
     ]
     keys = {export_key(j) for j in variants}
     assert export_key(base) not in keys and len(keys) == 4
-    assert export_key(base) == export_key(Job(LSTMCase(), "torchscript", False, 18, ("reference",)))
+    assert export_key(base) == export_key(Job(Case(), "torchscript", False, 18, ("reference",)))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from collections import defaultdict
 from functools import cache
 
 from conformance.runtimes.base import Runtime, RuntimeOutput
+from exporters.base import ANSI_ESCAPE
 from exporters.capture import captured_output
 
 CPU = "CPUExecutionProvider"
@@ -59,7 +60,6 @@ def _probe_model() -> bytes:
     return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # How onnxruntime says why a provider did not start: Python's "EP Error" print when creating it raised,
 # or only its C++ log ("Failed to load library ... libcuda.so.1 ...") when it quietly carried on without it.
 FALLBACK_SIGNS = ("EP Error", "Failed to load library", "Failed to create")

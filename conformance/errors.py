@@ -1,0 +1,5 @@
+"""The one error a command reports to the user as a single line with exit code 2."""
+
+
+class UsageError(ValueError):
+    """Bad input from the user: reported as one line, exit code 2."""
