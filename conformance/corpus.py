@@ -1,14 +1,8 @@
 """export-corpus: exported models with their inputs and expected outputs, for machines without torch.
 
-The layout is the ONNX backend-test one, so tools that read those (onnxruntime's onnx_test_runner) read it too:
-
-    DIR/manifest.json                       every test, export failures and not-applicable cases included
-    DIR/expectations.toml                   the expectations that apply, copied at export time
-    DIR/test_<name>/model.onnx
-    DIR/test_<name>/test_data_set_<i>/input_<n>.pb, output_<n>.pb    one data set per run shape
-
-Tensors are named as the model's inputs and outputs. The manifest is written last: a directory without
-one is an export that did not finish. Nothing here imports torch at module level; `run-corpus`
+The layout (conformance/corpus_layout.py) is the ONNX backend-test one, so tools that read those
+(onnxruntime's onnx_test_runner) read it too. The manifest is written last: a directory without one is
+an export that did not finish. Nothing here imports torch at module level; `run-corpus`
 (conformance/run_corpus.py) reads the layout with onnx and numpy alone.
 """
 from __future__ import annotations
@@ -24,6 +18,7 @@ from typing import Callable
 
 from cases.status import Status
 from conformance.compare import TOLERANCES
+from conformance.corpus_layout import EXPECTATIONS_FILE, FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, write_tensors
 from conformance.plan import Job, make_jobs, not_applicable_record
 from cases.modes import MODES
 from conformance.errors import UsageError
@@ -31,40 +26,6 @@ from conformance.results import make_header, prepare_out_dir
 from conformance.runner import RunOptions, resolve_cases, validate
 from conformance.worker import Settings, Worker, export_summary
 from exporters.base import ExportResult
-
-FORMAT = "lstm-onnx-conformance corpus"
-VERSION = 1
-MANIFEST = "manifest.json"
-EXPECTATIONS_FILE = "expectations.toml"
-MODEL = "model.onnx"
-
-
-def data_set_dir(test_dir: Path, index: int) -> Path:
-    return test_dir / f"test_data_set_{index}"
-
-
-def tensor_paths(data_dir: Path, kind: str, count: int) -> list[Path]:
-    """`kind` is "input" or "output"; files are numbered in the order of the model's inputs or outputs."""
-    return [data_dir / f"{kind}_{n}.pb" for n in range(count)]
-
-
-def write_tensors(data_dir: Path, kind: str, arrays: dict) -> None:
-    from onnx import numpy_helper
-
-    for path, (name, array) in zip(tensor_paths(data_dir, kind, len(arrays)), arrays.items()):
-        path.write_bytes(numpy_helper.from_array(array, name).SerializeToString())
-
-
-def read_tensors(data_dir: Path, kind: str, count: int) -> dict:
-    from onnx import TensorProto, numpy_helper
-
-    arrays = {}
-    for path in tensor_paths(data_dir, kind, count):
-        tensor = TensorProto()
-        tensor.ParseFromString(path.read_bytes())
-        arrays[tensor.name] = numpy_helper.to_array(tensor)
-    return arrays
-
 
 def export_corpus(options: RunOptions, out_dir: str | Path, *, node_cases: bool = False, progress: bool = True) -> Counter:
     """Export the selection (in this process) and write the corpus; returns the count of tests per export status."""

@@ -1,4 +1,5 @@
-"""The work of a run: one Job per (case, exporter, shape mode); each yields one result per runtime and run shape."""
+"""The work of a run: one Job per (case, exporter, shape mode), or one CorpusJob per corpus test; each yields one
+result per runtime and run shape."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,43 @@ from cases.modes import mode_label
 from conformance.results import result_key
 
 
+class Work:
+    """What the worker pool runs: one model, judged in every runtime at every run shape.
+
+    Subclasses say where the model and the expected outputs come from (`coordinates`, `run_shapes`);
+    this class makes the records' coordinates and keys, so every record starts the same way.
+    """
+
+    runtimes: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def coordinates(self) -> dict:
+        """case, params, exporter, dynamic, opset: what each result of this work records first."""
+        raise NotImplementedError
+
+    def run_shapes(self) -> list[tuple]:
+        raise NotImplementedError
+
+    def base_record(self, runtime: str, run_shape: tuple) -> dict:
+        record = {"record": "result", **self.coordinates(), "runtime": runtime, "run_shape": list(run_shape)}
+        record["key"] = result_key(record)
+        return record
+
+    def result_keys(self, runtime: str | None = None) -> list[str]:
+        return [
+            self.base_record(r, shape)["key"]
+            for r in ((runtime,) if runtime else self.runtimes)
+            for shape in self.run_shapes()
+        ]
+
+
 @dataclass(frozen=True)
-class Job:
+class Job(Work):
+    """A case exported by an exporter, judged against torch eager."""
+
     case: Case
     exporter: str
     dynamic: bool
@@ -25,6 +61,9 @@ class Job:
     def model_name(self) -> str:
         return f"{self.case.id}__{self.exporter}-{mode_label(self.dynamic)}-op{self.opset}.onnx"
 
+    def coordinates(self) -> dict:
+        return {"case": self.case.id, "params": self.case.params(), "exporter": self.exporter, "dynamic": self.dynamic, "opset": self.opset}
+
     def run_shapes(self) -> list[tuple]:
         """Static models run at the export shape; dynamic ones also at 1x1 and a longer, wider shape.
 
@@ -38,26 +77,28 @@ class Job:
             return list(dict.fromkeys(patterns))
         return list(dict.fromkeys(sizes))
 
-    def base_record(self, runtime: str, run_shape: tuple[int, int]) -> dict:
-        record = {
-            "record": "result",
-            "case": self.case.id,
-            "params": self.case.params(),
-            "exporter": self.exporter,
-            "dynamic": self.dynamic,
-            "opset": self.opset,
-            "runtime": runtime,
-            "run_shape": list(run_shape),
-        }
-        record["key"] = result_key(record)
-        return record
 
-    def result_keys(self, runtime: str | None = None) -> list[str]:
-        return [
-            self.base_record(r, shape)["key"]
-            for r in ((runtime,) if runtime else self.runtimes)
-            for shape in self.run_shapes()
-        ]
+@dataclass(frozen=True)
+class CorpusJob(Work):
+    """A test of a corpus (conformance/corpus.py): the model, inputs and expected outputs are files."""
+
+    corpus_dir: str
+    test: dict  # the manifest's entry
+    runtimes: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.test["name"]
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.test['name']}.onnx"
+
+    def coordinates(self) -> dict:
+        return {name: self.test[name] for name in ("case", "params", "exporter", "dynamic", "opset")}
+
+    def run_shapes(self) -> list[tuple]:
+        return [tuple(shape) for shape in self.test["run_shapes"]]
 
 
 def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtimes: list[str], opset: int) -> list[Job]:
@@ -109,19 +150,9 @@ def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
 
 def not_applicable_record(case: Case, reason: str) -> dict:
     record = {
-        "record": "result",
-        "case": case.id,
-        "params": case.params(),
-        "exporter": None,
-        "dynamic": None,
-        "opset": None,
-        "runtime": None,
-        "run_shape": None,
-        "status": "NOT_APPLICABLE",
-        "raw_status": "NOT_APPLICABLE",
-        "stage": "case",
-        "error": None,
-        "message": reason,
+        "record": "result", "case": case.id, "params": case.params(),
+        "exporter": None, "dynamic": None, "opset": None, "runtime": None, "run_shape": None,
+        "status": "NOT_APPLICABLE", "raw_status": "NOT_APPLICABLE", "stage": "case", "error": None, "message": reason,
         "expectation": None,
     }
     record["key"] = result_key(record)

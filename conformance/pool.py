@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from cases.status import Status
-from conformance.plan import Job
+from conformance.plan import Work
 from conformance.worker import Settings, Worker, finish_record
 
 STDERR_TAIL_LINES = 20
@@ -33,9 +33,12 @@ def _worker_main(conn, log_path: str, settings: Settings) -> None:
     sys.stderr = os.fdopen(2, "w", buffering=1)
     if settings.threads:
         os.environ["OMP_NUM_THREADS"] = str(settings.threads)
-        import torch
-
-        torch.set_num_threads(settings.threads)
+        try:  # a corpus run needs no torch, and a vendor's machine may not have it
+            import torch
+        except ImportError:
+            torch = None
+        if torch is not None:
+            torch.set_num_threads(settings.threads)
     worker = Worker(settings)
     while True:
         message = conn.recv()
@@ -59,7 +62,7 @@ class _Slot:
     log_path: Path
     process: multiprocessing.Process | None = None
     conn: object = None
-    job: Job | None = None
+    job: Work | None = None
     skip: set[str] = field(default_factory=set)
     stage: str = ""
     stage_keys: list[str] = field(default_factory=list)
@@ -103,7 +106,7 @@ class WorkerPool:
         child.close()
         slot.conn = parent
 
-    def _assign(self, slot: _Slot, job: Job, skip: set[str]) -> None:
+    def _assign(self, slot: _Slot, job: Work, skip: set[str]) -> None:
         if slot.process is None or not slot.process.is_alive():
             self._start(slot)
         slot.job, slot.skip = job, set(skip)
@@ -119,7 +122,7 @@ class WorkerPool:
             slot.conn.close()
         slot.process, slot.conn = None, None
 
-    def run(self, work: Iterable[tuple[Job, set[str]]], emit: Callable[[dict], None]) -> None:
+    def run(self, work: Iterable[tuple[Work, set[str]]], emit: Callable[[dict], None]) -> None:
         """Run every (job, keys already done) pair; call emit(record) for each raw result as it comes."""
         pending = deque(work)
         try:
@@ -193,7 +196,7 @@ class WorkerPool:
             slot.skip.add(record["key"])
 
 
-def _records_for(job: Job, keys: list[str]) -> list[dict]:
+def _records_for(job: Work, keys: list[str]) -> list[dict]:
     wanted = set(keys)
     return [
         record

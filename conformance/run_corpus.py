@@ -1,32 +1,29 @@
 """run-corpus: run a corpus written by export-corpus in runtimes, on a machine without torch.
 
-Reads DIR/manifest.json and the .pb files, runs every test in every runtime, compares with the expected
-outputs stored beside the inputs, applies the corpus's expectations and writes results.jsonl (the
-records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2 and
-tqdm plus the runtimes themselves: nothing imported here, now or later, imports torch.
-
-Runtimes run in this process: a runtime that crashes ends the run (`run` isolates them in workers).
-There is no fp64 oracle here (it needs torch), so oracle_max_abs is null.
+Reads DIR/manifest.json, runs every test in every runtime through the same worker pool and judging loop
+as `run` (a runtime that crashes or hangs gives CRASH or TIMEOUT, and the run goes on), compares with the
+expected outputs stored beside the inputs, applies the corpus's expectations and writes results.jsonl
+(the records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2
+and tqdm plus the runtimes themselves: nothing imported here, now or later, imports torch. There is no
+fp64 oracle here (it needs torch), so oracle_max_abs is null.
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
 
-from cases.expectations import ExpectationsError, apply_expectations, load_expectations
+from cases.expectations import ExpectationsError, load_expectations
 from cases.status import Status
-from conformance.compare import Tolerance
-from conformance.corpus import FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, read_tensors, tensor_paths
+from conformance.corpus_layout import FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, tensor_paths
 from conformance.errors import UsageError
-from conformance.results import ResultsWriter, make_header, prepare_out_dir, read_results, result_key
-from conformance.runner import RunSummary, exit_code_for
-from conformance.worker import finish_record, judge_run, load_session
-from exporters.base import error_info
+from conformance.plan import CorpusJob
+from conformance.results import ResultsWriter, make_header, prepare_out_dir, read_results
+from conformance.runner import DEFAULT_STAGE_TIMEOUT, RunSummary, exit_code_for, run_work
+from conformance.worker import Settings
 
-# What a result copies from its manifest test: the coordinates `run` records.
-COORDINATES = ("case", "params", "exporter", "dynamic", "opset")
 MANIFEST_KEYS = ("exported", "expectations", "tests", "not_applicable")
 
 
@@ -63,14 +60,12 @@ def _files(corpus_dir: Path, test: dict) -> list[Path]:
 
 
 def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path, *, expectations: str | None = None,
-               overwrite: bool = False, progress: bool = True, runtime_options: dict[str, dict] | None = None) -> RunSummary:
-    from tqdm import tqdm
-
-    from exporters.capture import captured_output
-
+               overwrite: bool = False, progress: bool = True, runtime_options: dict[str, dict] | None = None,
+               jobs: int | None = None, timeout: float = DEFAULT_STAGE_TIMEOUT) -> RunSummary:
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     manifest = read_manifest(corpus_dir)
-    instances = _runtimes(runtimes, runtime_options or {})
+    runtime_options = runtime_options or {}
+    _check_runtimes(runtimes, runtime_options)
     expectations_path = Path(expectations) if expectations else corpus_dir / manifest["expectations"]
     try:
         known = load_expectations(expectations_path)
@@ -82,27 +77,18 @@ def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path,
     prepare_out_dir(out_dir)
     header = make_header({"corpus": str(corpus_dir), "runtimes": runtimes, "expectations": str(expectations_path)})
     header.update(source="corpus", corpus_exported=manifest["exported"])
-    (out_dir / "logs").mkdir(exist_ok=True)
-    availability = {name: runtime.available() for name, runtime in instances.items()}
-    total = sum(len(test["run_shapes"]) for test in manifest["tests"]) * len(instances)
-    with ResultsWriter(results_path, header) as writer, (out_dir / "logs" / "runtimes.log").open("a") as log, \
-            tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="run-corpus") as bar:
+    work = [(CorpusJob(str(corpus_dir.resolve()), test, tuple(runtimes)), set()) for test in manifest["tests"]]
+    total = sum(len(job.result_keys()) for job, _ in work)
+    settings = Settings(models_dir=str(out_dir / "models"), runtime_options=runtime_options, scratch_dir=str(out_dir / ".scratch"))
+    with ResultsWriter(results_path, header) as writer:
         for record in manifest["not_applicable"]:
             writer.write(record)
-        for test in manifest["tests"]:
-            for name, runtime in instances.items():
-                # What runtimes print (onnxruntime logs load failures to stderr) goes to the log, not the terminal.
-                with captured_output() as output:
-                    records = _test_results(corpus_dir, test, name, runtime, availability[name])
-                if output.text:
-                    log.write(f"--- {test['name']} in {name}\n{output.text}\n")
-                for raw in records:
-                    writer.write(apply_expectations(raw, known))
-                bar.update(len(records))
+        run_work(work, total, settings, writer, known, jobs=jobs or os.cpu_count() or 1, timeout=timeout,
+                 logs_dir=out_dir / "logs", progress=progress)
     return _finish(results_path, out_dir / "report.html")
 
 
-def _runtimes(names: list[str], options: dict[str, dict]) -> dict:
+def _check_runtimes(names: list[str], options: dict[str, dict]) -> None:
     from conformance.runtimes import UnknownRuntimeError, get_runtime
 
     if not names:
@@ -111,37 +97,10 @@ def _runtimes(names: list[str], options: dict[str, dict]) -> dict:
     if unused:
         raise UsageError(f"options given for runtime(s) not in --runtimes: {', '.join(unused)}")
     try:
-        return {name: get_runtime(name, options.get(name)) for name in names}
+        for name in names:
+            get_runtime(name, options.get(name))
     except UnknownRuntimeError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _test_results(corpus_dir: Path, test: dict, name: str, runtime, availability: tuple[bool, str]) -> list[dict]:
-    """One raw record per run shape of the test, as `run` makes them (status before expectations)."""
-    common = {"export": test["export"], "runtime_options": dict(getattr(runtime, "options", {}) or {})}
-    records = []
-    for shape in test["run_shapes"]:
-        record = {"record": "result", **{k: test[k] for k in COORDINATES}, "runtime": name, "run_shape": list(shape)}
-        records.append({**record, "key": result_key(record), **common})
-    available, reason = availability
-    if not available:
-        return [finish_record(r, Status.SKIPPED, "available", message=reason) for r in records]
-    if test["status"] != Status.PASS.value:
-        return [finish_record(r, Status(test["status"]), test["stage"], error=test["error"]) for r in records]
-    model_path = corpus_dir / test["name"] / MODEL
-    try:
-        session, load_seconds = load_session(runtime, model_path)
-    except Exception as exc:  # a runtime's refusal is a result
-        return [finish_record(r, Status.LOAD_ERROR, "load", error=error_info(exc)) for r in records]
-    tolerance = Tolerance(**test["tolerance"])
-    results = []
-    for index, record in enumerate(records):
-        data_dir = data_set_dir(model_path.parent, index)
-        feeds = read_tensors(data_dir, "input", len(test["inputs"]))
-        expected = read_tensors(data_dir, "output", len(test["outputs"]))
-        results.append(judge_run(record, runtime, session, model_path, feeds, expected, tolerance,
-                                 timings={"load_s": round(load_seconds, 4)}))
-    return results
 
 
 def _finish(results_path: Path, report_path: Path) -> RunSummary:
@@ -167,6 +126,8 @@ def register(subparsers) -> None:
     arguments.add_runtimes(parser)
     parser.add_argument("--out", default="corpus-out", help="run directory (default: corpus-out)")
     parser.add_argument("--expectations", default=None, help="expectations TOML (default: the corpus's own)")
+    parser.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: number of cores)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_STAGE_TIMEOUT, help=f"seconds per stage before TIMEOUT (default: {DEFAULT_STAGE_TIMEOUT:g})")
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -177,7 +138,8 @@ def _run_corpus(args) -> int:
     start = time.monotonic()
     summary = run_corpus(args.corpus, args.runtimes, args.out, expectations=args.expectations,
                          overwrite=args.overwrite, progress=not args.no_progress,
-                         runtime_options=arguments.runtime_settings(args.runtime_config, args.runtime_option))
+                         runtime_options=arguments.runtime_settings(args.runtime_config, args.runtime_option),
+                         jobs=args.jobs, timeout=args.timeout)
     counts = ", ".join(f"{s} {n}" for s, n in sorted(summary.counts.items()))
     print(f"{sum(summary.counts.values())} results in {time.monotonic() - start:.0f}s: {counts}")
     print(f"results: {summary.results_path}\nreport:  {summary.report_path}")

@@ -175,24 +175,36 @@ def _read_for_resume(results_path: Path):
 
 
 def _execute(options, out_dir, work, total, expectations, writer, progress) -> None:
-    from tqdm import tqdm
-
     from conformance.cache import default_cache_dir
-    from conformance.pool import WorkerPool
 
-    jobs = min(options.jobs, len(work))
     cache_dir = None if options.no_cache else (options.cache_dir or str(default_cache_dir()))
     settings = Settings(
         models_dir=str(out_dir / "models"),
         cache_dir=cache_dir,
         keep_models=options.keep_models,
-        threads=1 if jobs > 1 else 0,
         tolerance=_tolerance_override(options),
         runtime_options=options.runtime_options,
         scratch_dir=str(out_dir / ".scratch"),
         eager_cuda=options.eager_cuda,
     )
-    os.makedirs(settings.scratch_dir, exist_ok=True)
+    run_work(work, total, settings, writer, expectations, jobs=options.jobs, timeout=options.timeout,
+             logs_dir=out_dir / "logs", progress=progress)
+
+
+def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, expectations: list, *, jobs: int,
+             timeout: float, logs_dir: Path, progress: bool) -> Counter:
+    """Run (work, keys already done) pairs in isolated workers; write each result, judged, as it comes.
+
+    The one judging loop of `run` and `run-corpus`: CRASH and TIMEOUT isolation for both.
+    """
+    from tqdm import tqdm
+
+    from conformance.pool import WorkerPool
+
+    jobs = max(1, min(jobs, len(work)))
+    settings.threads = 1 if jobs > 1 else 0
+    if settings.scratch_dir:
+        os.makedirs(settings.scratch_dir, exist_ok=True)
     counts: Counter = Counter()
     with tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="conformance") as bar:
 
@@ -204,9 +216,11 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
             bar.set_postfix_str(" ".join(f"{s}={n}" for s, n in sorted(counts.items())), refresh=False)
 
         try:
-            WorkerPool(jobs, settings, out_dir / "logs", options.timeout).run(work, emit)
+            WorkerPool(jobs, settings, logs_dir, timeout).run(work, emit)
         finally:
-            shutil.rmtree(settings.scratch_dir, ignore_errors=True)
+            if settings.scratch_dir:
+                shutil.rmtree(settings.scratch_dir, ignore_errors=True)
+    return counts
 
 
 def _tolerance_override(options: RunOptions) -> Tolerance | None:

@@ -1,6 +1,7 @@
-"""Executes one Job: export (or reuse) the model, then run it in every runtime at every run shape.
+"""Executes one piece of work: get its model (export a Job's case, or read a CorpusJob's files), then run
+it in every runtime at every run shape and judge each run the same way.
 
-`execute_job` is a generator of raw result records (status before expectations). It announces each
+`Worker.execute` is a generator of raw result records (status before expectations). It announces each
 risky stage through `notify` with the result keys that stage decides, so the parent can attribute a
 crash or a hang to exactly those results.
 """
@@ -10,14 +11,15 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from cases.inputs import make_feeds
 from cases.status import Status
 from conformance.compare import TOLERANCES, Tolerance, compare
-from conformance.plan import Job
+from conformance.corpus_layout import MODEL, data_set_dir, read_tensors
+from conformance.plan import CorpusJob, Job, Work
 from conformance.runtimes import as_output
 from exporters.base import ExportResult, error_info
 
@@ -70,7 +72,7 @@ class Worker:
             path = cache.put(key, result, path)
         return result, path, False
 
-    def execute(self, job: Job, skip: set[str], notify: Callable[[str, list[str]], None]) -> Iterator[dict]:
+    def execute(self, job: Work, skip: set[str], notify: Callable[[str, list[str]], None]) -> Iterator[dict]:
         todo = [k for k in job.result_keys() if k not in skip]
         if not todo:
             return
@@ -87,57 +89,105 @@ class Worker:
         workdir = Path(tempfile.mkdtemp(prefix="lstm-export-", dir=self.settings.scratch_dir))
         try:
             notify("export", [k for n in wanted for k in job.result_keys(n) if k in todo])
-            export, model_path, cached = self.export(job, workdir)
-            reference = _EagerReference(job)
-            any_failure = not export.ok
+            source = SOURCES[type(job)](self, job, workdir)
+            any_failure = not source.export.ok
             for name in wanted:
-                for record in self._run_runtime(job, name, todo, export, export_summary(export, cached), model_path, reference, notify):
+                for record in self._run_runtime(job, name, todo, source, notify):
                     any_failure |= record["raw_status"] != Status.PASS.value
                     yield record
-            if model_path.exists() and (any_failure or self.settings.keep_models):
+            if source.exported_here and source.model_path.exists() and (any_failure or self.settings.keep_models):
                 os.makedirs(self.settings.models_dir, exist_ok=True)
-                shutil.copyfile(model_path, Path(self.settings.models_dir) / job.model_name)
+                shutil.copyfile(source.model_path, Path(self.settings.models_dir) / job.model_name)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _run_runtime(self, job, name, todo, export, export_info, model_path, reference, notify):
+    def _run_runtime(self, job: Work, name: str, todo: list[str], source, notify):
         runtime = self.runtime(name)
         shapes = [s for s in job.run_shapes() if job.base_record(name, s)["key"] in todo]
-        common = {"export": export_info, "runtime_options": dict(getattr(runtime, "options", {}) or {})}
+        common = {"export": source.summary, "runtime_options": dict(getattr(runtime, "options", {}) or {})}
 
         def record_for(shape):
             return {**job.base_record(name, shape), **common}
 
-        if not export.ok:
+        if not source.export.ok:
             for shape in shapes:
-                yield finish_record(record_for(shape), Status(export.status), export.stage, error=export.error)
+                yield finish_record(record_for(shape), Status(source.export.status), source.export.stage, error=source.export.error)
             return
         notify("load", [record_for(s)["key"] for s in shapes])
         try:
-            session, load_seconds = load_session(runtime, model_path)
+            session, load_seconds = load_session(runtime, source.model_path)
         except Exception as exc:
             for shape in shapes:
                 yield finish_record(record_for(shape), Status.LOAD_ERROR, "load", error=error_info(exc))
             return
-        tolerance = self.settings.tolerance or TOLERANCES[job.case.dtype]
         for shape in shapes:
             record = record_for(shape)
-            feeds = make_feeds(job.case, *shape)
-            start = time.perf_counter()
-            expected = reference.outputs(feeds, shape)
-            eager_seconds = time.perf_counter() - start
+            data = source.data(shape)
+            record.update(data.extra)
             notify("run", [record["key"]])
-            timings = {
-                "export_s": export_info["seconds"], "export_cached": export_info["cached"],
-                "load_s": round(load_seconds, 4), "eager_s": round(eager_seconds, 4),
-            }
-            if self.settings.eager_cuda:
-                try:
-                    record["eager_cuda_max_abs"] = reference.cuda_differences(feeds, shape)
-                except Exception as exc:  # eager on CUDA failing is a torch finding, not this result's
-                    record["eager_cuda_max_abs"], record["eager_cuda_error"] = None, error_info(exc)["message"]
-            yield judge_run(record, runtime, session, model_path, feeds, expected, tolerance, timings=timings,
-                            oracle=lambda actual: reference.oracle_errors(feeds, shape, actual))
+            timings = {"export_s": source.summary.get("seconds"), "export_cached": source.summary.get("cached"),
+                       "load_s": round(load_seconds, 4), **data.timings}
+            yield judge_run(record, runtime, session, source.model_path, data.feeds, data.expected, source.tolerance,
+                            timings=timings, oracle=data.oracle)
+
+
+@dataclass
+class Data:
+    """One run shape's inputs and expected outputs, and what else its results record."""
+
+    feeds: dict
+    expected: dict
+    timings: dict = field(default_factory=dict)
+    oracle: Callable[[dict], dict] | None = None  # actual outputs -> max abs error against an fp64 truth
+    extra: dict = field(default_factory=dict)  # more fields for the record (eager on CUDA)
+
+
+class ExportedModel:
+    """A Job's model, exported here (or taken from the cache), judged against torch eager on the same weights."""
+
+    exported_here = True
+
+    def __init__(self, worker: Worker, job: Job, workdir: Path):
+        self.export, self.model_path, cached = worker.export(job, workdir)
+        self.summary = export_summary(self.export, cached)
+        self.tolerance = worker.settings.tolerance or TOLERANCES[job.case.dtype]
+        self.eager_cuda = worker.settings.eager_cuda
+        self.case = job.case
+        self.reference = _EagerReference(job)
+
+    def data(self, shape: tuple) -> Data:
+        feeds = make_feeds(self.case, *shape)
+        start = time.perf_counter()
+        expected = self.reference.outputs(feeds, shape)
+        data = Data(feeds, expected, {"eager_s": round(time.perf_counter() - start, 4)},
+                    oracle=lambda actual: self.reference.oracle_errors(feeds, shape, actual))
+        if self.eager_cuda:
+            try:
+                data.extra["eager_cuda_max_abs"] = self.reference.cuda_differences(feeds, shape)
+            except Exception as exc:  # eager on CUDA failing is a torch finding, not this result's
+                data.extra.update(eager_cuda_max_abs=None, eager_cuda_error=error_info(exc)["message"])
+        return data
+
+
+class StoredModel:
+    """A corpus test's model and data sets, as export-corpus wrote them; no torch, so no fp64 oracle."""
+
+    exported_here = False
+
+    def __init__(self, worker: Worker, job: CorpusJob, workdir: Path):
+        test = job.test
+        self.export = ExportResult(test["status"], stage=test.get("stage", "export"), error=test.get("error"))
+        self.summary = test["export"]
+        self.model_path = Path(job.corpus_dir) / test["name"] / MODEL
+        self.tolerance = worker.settings.tolerance or Tolerance(**test["tolerance"])
+        self.shapes, self.counts = job.run_shapes(), (len(test.get("inputs", [])), len(test.get("outputs", [])))
+
+    def data(self, shape: tuple) -> Data:
+        data_dir = data_set_dir(self.model_path.parent, self.shapes.index(shape))
+        return Data(read_tensors(data_dir, "input", self.counts[0]), read_tensors(data_dir, "output", self.counts[1]))
+
+
+SOURCES = {Job: ExportedModel, CorpusJob: StoredModel}
 
 
 def export_summary(export: ExportResult, cached: bool) -> dict:
