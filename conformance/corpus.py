@@ -174,9 +174,10 @@ def register(subparsers) -> None:
         description="Export the selected cases once and write DIR/<test>/model.onnx with test_data_set_<i>/input_<n>.pb and "
                     "output_<n>.pb (expected: torch eager) per run shape, DIR/manifest.json and DIR/expectations.toml. "
                     "Export failures are listed in the manifest, so run-corpus reports them too. --node-cases adds "
-                    "ONNX LSTM node cases (ids node-lstm-*): attributes the exporters never emit (direction=reverse, "
-                    "peepholes, input_forget, clip, activations, sequence_lens, layout=1), built with onnx.helper, "
-                    "expected outputs from onnx.reference; selection options do not apply to them.",
+                    "ONNX LSTM, GRU and RNN node cases (ids node-lstm-*, node-gru-*, node-rnn-*): attributes the exporters "
+                    "never emit (direction=reverse, peepholes, input_forget, clip, activations, sequence_lens, layout=1, "
+                    "GRU linear_before_reset=0), built with onnx.helper, expected outputs from onnx.reference; selection "
+                    "options do not apply to them.",
     )
     parser.set_defaults(handler=_export_corpus)
     parser.add_argument("--out", required=True, metavar="DIR", help="corpus directory (new or empty)")
@@ -186,7 +187,7 @@ def register(subparsers) -> None:
     parser.add_argument("--exporters", type=csv_list, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
     parser.add_argument("--modes", type=csv_list, default=list(MODES), help="static,dynamic (default: both)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET}); node cases use opset 14")
-    parser.add_argument("--node-cases", action="store_true", help="add the ONNX LSTM node cases (node-lstm-*)")
+    parser.add_argument("--node-cases", action="store_true", help="add the ONNX LSTM, GRU and RNN node cases (node-lstm-*, node-gru-*, node-rnn-*)")
     parser.add_argument("--cache-dir", default=None, help="export cache, as for run")
     parser.add_argument("--no-cache", action="store_true", help="export every model afresh")
     parser.add_argument("--expectations", default=None, help="expectations TOML to ship (default: cases/expectations.toml)")
