@@ -136,14 +136,16 @@ def register(subparsers) -> None:
         description="Export the selected cases once and write DIR/<test>/model.onnx with test_data_set_<i>/input_<n>.pb and "
                     "output_<n>.pb (expected: torch eager) per run shape, DIR/manifest.json and DIR/expectations.toml. "
                     "Export failures are listed in the manifest, so run-corpus reports them too. --node-cases adds "
-                    "ONNX node cases (ids node-*): attributes the exporters never emit, built with onnx.helper, "
-                    "expected outputs from onnx.reference; selection options do not apply to them.",
+                    "ONNX LSTM, GRU and RNN node cases (ids node-lstm-*, node-gru-*, node-rnn-*): attributes the exporters "
+                    "never emit (direction=reverse, peepholes, input_forget, clip, activations, sequence_lens, layout=1, "
+                    "GRU linear_before_reset=0), built with onnx.helper, expected outputs from onnx.reference; selection "
+                    "options do not apply to them.",
     )
     parser.set_defaults(handler=_export_corpus)
     parser.add_argument("--out", required=True, metavar="DIR", help="corpus directory (new or empty)")
     arguments.add_selection(parser)
     arguments.add_export(parser)
-    parser.add_argument("--node-cases", action="store_true", help="add the ONNX node cases (node-*)")
+    parser.add_argument("--node-cases", action="store_true", help="add the ONNX LSTM, GRU and RNN node cases (node-lstm-*, node-gru-*, node-rnn-*)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -23,9 +23,10 @@ SELECTION = ["--case", "num_layers=1", "--case", "bidirectional=true,batch_first
 # What torch-free run-corpus needs; pinned to this environment's versions.
 NO_TORCH_PACKAGES = ["onnx", "onnxruntime", "numpy", "ml_dtypes", "jinja2", "tqdm"]
 NODE_XFAIL = {
-    "ort-cpu": {"node-lstm-layout", "node-lstm-clip"},
+    "ort-cpu": {"node-lstm-layout", "node-lstm-clip", "node-gru-layout", "node-rnn-layout"},
     "reference": {"node-lstm-input-forget", "node-lstm-clip-gates", "node-lstm-clip", "node-lstm-activations-relu",
-                  "node-lstm-activations-hardsigmoid", "node-lstm-sequence-lens"},
+                  "node-lstm-activations-hardsigmoid", "node-lstm-sequence-lens", "node-gru-clip", "node-gru-sequence-lens",
+                  "node-rnn-clip", "node-rnn-sequence-lens", "node-rnn-activations-relu", "node-rnn-activations-leakyrelu"},
 }
 
 
@@ -50,7 +51,8 @@ def test_export_corpus_lists_every_test_and_keeps_chatter_out(corpus):
     lstm_cases = ["L1-uni-noproj-sf-bias-h0-fp32", "L1-bi-noproj-bf-bias-h0-fp32", "L1-uni-proj3-sf-bias-h0-fp32"]
     assert set(tests) == {f"{c}|{m}" for c in lstm_cases for m in ("static", "dynamic")} | {f"{c.id}|static" for c in NODE_CASES}
     assert "SymbolicValueError" not in corpus["proc"].stdout + corpus["proc"].stderr
-    assert "15 tests in" in corpus["proc"].stdout and "EXPORT_ERROR 2, PASS 13" in corpus["proc"].stdout
+    assert f"{6 + len(NODE_CASES)} tests in" in corpus["proc"].stdout
+    assert f"EXPORT_ERROR 2, PASS {4 + len(NODE_CASES)}" in corpus["proc"].stdout
     assert (corpus["dir"] / "expectations.toml").read_text() == (ROOT / "cases" / "expectations.toml").read_text()
 
 
@@ -116,7 +118,7 @@ def test_run_corpus_statuses(corpus_run):
     # per runtime: 2 exported cases and 1 failed export, static (1 run shape) and dynamic (3), plus the node cases
     assert len(statuses) == len(corpus_run["results"]) == 2 * (3 * (1 + 3) + len(NODE_CASES))
     for record in corpus_run["results"]:
-        if record["case"].startswith("node-lstm-"):
+        if record["case"].startswith("node-"):
             xfail = record["case"] in NODE_XFAIL[record["runtime"]]
             assert record["status"] == ("XFAIL" if xfail else "PASS"), record["case"]
             assert not xfail or record["expectation"]["link"].startswith("https://github.com/")

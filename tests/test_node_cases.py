@@ -1,22 +1,23 @@
-"""The ONNX LSTM node cases: valid models, and expected outputs that an independent implementation confirms."""
+"""The ONNX LSTM, GRU and RNN node cases: valid models, and expected outputs that an independent implementation confirms."""
 import numpy as np
 import onnx
 import pytest
 from onnx import helper
 
-from cases.node_cases import NODE_CASES, OUTPUTS
-from lstm_numpy import lstm
+from cases.node_cases import NODE_CASES
+from recurrent_numpy import gru, lstm, rnn
 
 # Both sides compute in float32 or better on the same float32 inputs: only rounding may differ.
 TIGHT = {"rtol": 1e-5, "atol": 1e-6}
 IDS = [case.id for case in NODE_CASES]
-BY_NAME = {case.name: case for case in NODE_CASES}
+BY_ID = {case.id: case for case in NODE_CASES}
+NUMPY = {"LSTM": lstm, "GRU": gru, "RNN": rnn}
 
 
 def node_attributes(model: onnx.ModelProto) -> dict:
-    """The LSTM node's attributes as Python values, read back from the model itself."""
+    """The recurrent node's attributes as Python values, read back from the model itself."""
     (node,) = model.graph.node
-    assert node.op_type == "LSTM"
+    assert node.op_type in NUMPY
     decode = lambda v: v.decode() if isinstance(v, bytes) else v  # noqa: E731
     values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     return {name: [decode(x) for x in v] if isinstance(v, list) else decode(v) for name, v in values.items()}
@@ -30,11 +31,11 @@ def as_stored(value):
 
 
 def numpy_outputs(case, **changes) -> dict:
-    """The numpy LSTM on the case's own model and feeds; `changes` overrides inputs or attributes."""
+    """The numpy operator on the case's own model and feeds; `changes` overrides inputs or attributes."""
     model = case.model()
     arrays = {init.name: onnx.numpy_helper.to_array(init) for init in model.graph.initializer}
     arguments = {**arrays, **case.feeds(), **node_attributes(model), **changes}
-    return dict(zip(OUTPUTS, lstm(**arguments)))
+    return dict(zip(case.outputs, NUMPY[case.op](**arguments)))
 
 
 def assert_outputs_close(actual: dict, expected: dict) -> None:
@@ -44,10 +45,12 @@ def assert_outputs_close(actual: dict, expected: dict) -> None:
 
 
 @pytest.mark.parametrize("case", NODE_CASES, ids=IDS)
-def test_model_is_one_valid_lstm_node_with_the_case_attributes(case):
+def test_model_is_one_valid_node_of_the_case_op_with_its_attributes(case):
     model = case.model()
     onnx.checker.check_model(model, full_check=True)
     onnx.checker.check_model(case.unrolled_model(), full_check=True)
+    assert model.graph.node[0].op_type == case.op and case.params()["op"] == case.op
+    assert [o.name for o in model.graph.output] == list(case.outputs)
     attributes = node_attributes(model)
     for name, value in case.attributes.items():
         assert attributes[name] == as_stored(value)
@@ -56,60 +59,75 @@ def test_model_is_one_valid_lstm_node_with_the_case_attributes(case):
 
 
 @pytest.mark.parametrize("case", NODE_CASES, ids=IDS)
-def test_expected_outputs_match_the_independent_numpy_lstm(case):
+def test_expected_outputs_match_the_independent_numpy_operator(case):
     expected = case.expected_outputs()
     assert_outputs_close(expected, numpy_outputs(case))
     declared = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in case.model().graph.output}
     assert {name: list(value.shape) for name, value in expected.items()} == declared
 
 
-# What undoes each case's feature in the numpy LSTM (layout only moves axes: its own test below).
+# What undoes each case's feature in the numpy operator (layout only moves axes: its own test below).
 WITHOUT_FEATURE = {
-    "reverse": {"direction": "forward"},
-    "peepholes": {"P": None},
-    "input-forget": {"input_forget": 0},
-    "clip-gates": {"clip": None},
-    "clip": {"clip": None},
-    "activations-relu": {"activations": None},
-    "activations-hardsigmoid": {"activations": None, "activation_alpha": (), "activation_beta": ()},
-    "sequence-lens": {"sequence_lens": None},
+    "node-lstm-reverse": {"direction": "forward"},
+    "node-lstm-peepholes": {"P": None},
+    "node-lstm-input-forget": {"input_forget": 0},
+    "node-lstm-clip-gates": {"clip": None},
+    "node-lstm-clip": {"clip": None},
+    "node-lstm-activations-relu": {"activations": None},
+    "node-lstm-activations-hardsigmoid": {"activations": None, "activation_alpha": (), "activation_beta": ()},
+    "node-lstm-sequence-lens": {"sequence_lens": None},
+    "node-gru-linear-before-reset-0": {"linear_before_reset": 1},
+    "node-gru-linear-before-reset-1": {"linear_before_reset": 0},
+    "node-gru-reverse": {"direction": "forward"},
+    "node-gru-clip": {"clip": None},
+    "node-gru-sequence-lens": {"sequence_lens": None},
+    "node-rnn-activations-relu": {"activations": None},
+    "node-rnn-activations-leakyrelu": {"activation_alpha": ()},  # LeakyRelu's default alpha instead: the parameter is used
+    "node-rnn-clip": {"clip": None},
+    "node-rnn-reverse": {"direction": "forward"},
+    "node-rnn-sequence-lens": {"sequence_lens": None},
 }
+LAYOUT_CASES = [case for case in NODE_CASES if case.batch_major]
+SEQUENCE_LENS_CASES = [case for case in NODE_CASES if case.sequence_lens]
 
 
 def test_every_case_but_layout_says_what_undoes_it():
-    assert set(WITHOUT_FEATURE) == {case.name for case in NODE_CASES} - {"layout"}
+    assert set(WITHOUT_FEATURE) == {case.id for case in NODE_CASES} - {case.id for case in LAYOUT_CASES}
+    assert {case.op for case in LAYOUT_CASES} == {"LSTM", "GRU", "RNN"}
 
 
-@pytest.mark.parametrize("name", WITHOUT_FEATURE)
-def test_each_case_changes_the_outputs(name):
+def max_difference(outputs: dict, others: dict) -> float:
+    return max(np.abs(outputs[n] - others[n]).max() for n in outputs)
+
+
+@pytest.mark.parametrize("case_id", WITHOUT_FEATURE)
+def test_each_case_changes_the_outputs(case_id):
     """A case whose attribute changed nothing would test nothing."""
-    case = BY_NAME[name]
-    with_feature, without = numpy_outputs(case), numpy_outputs(case, **WITHOUT_FEATURE[name])
-    assert max(np.abs(with_feature[n] - without[n]).max() for n in OUTPUTS) > 1e-3
+    case = BY_ID[case_id]
+    assert max_difference(numpy_outputs(case), numpy_outputs(case, **WITHOUT_FEATURE[case_id])) > 1e-3
 
 
 def test_clip_cases_tell_the_two_readings_of_clip_apart():
     """clip-gates: |Ct| stays below the bound, so clipping h's input or not agrees; clip: it does not."""
-    gates = BY_NAME["clip-gates"]
+    gates = BY_ID["node-lstm-clip-gates"]
     for name, value in numpy_outputs(gates, clip_cell_into_h=False).items():
         np.testing.assert_allclose(numpy_outputs(gates)[name], value, **TIGHT)
-    literal, gates_only = numpy_outputs(BY_NAME["clip"]), numpy_outputs(BY_NAME["clip"], clip_cell_into_h=False)
-    assert max(np.abs(literal[n] - gates_only[n]).max() for n in OUTPUTS) > 1e-2
+    literal, gates_only = numpy_outputs(BY_ID["node-lstm-clip"]), numpy_outputs(BY_ID["node-lstm-clip"], clip_cell_into_h=False)
+    assert max_difference(literal, gates_only) > 1e-2
 
 
-def test_layout_case_is_the_sequence_major_case_transposed():
-    batch_major = numpy_outputs(BY_NAME["layout"])
-    feeds = BY_NAME["layout"].feeds()
-    sequence_major = numpy_outputs(
-        BY_NAME["layout"], layout=0, X=feeds["X"].transpose(1, 0, 2),
-        initial_h=feeds["initial_h"].transpose(1, 0, 2), initial_c=feeds["initial_c"].transpose(1, 0, 2),
-    )
+@pytest.mark.parametrize("case", LAYOUT_CASES, ids=[case.id for case in LAYOUT_CASES])
+def test_layout_case_is_the_sequence_major_case_transposed(case):
+    batch_major = numpy_outputs(case)
+    states = {name: value.transpose(1, 0, 2) for name, value in case.feeds().items()}  # X and the initial states alike
+    sequence_major = numpy_outputs(case, layout=0, **states)
     np.testing.assert_allclose(batch_major["Y"], sequence_major["Y"].transpose(2, 0, 1, 3), **TIGHT)
-    np.testing.assert_allclose(batch_major["Y_h"], sequence_major["Y_h"].transpose(1, 0, 2), **TIGHT)
+    for name in case.outputs[1:]:
+        np.testing.assert_allclose(batch_major[name], sequence_major[name].transpose(1, 0, 2), **TIGHT)
 
 
-def test_sequence_lens_zero_the_padding_and_hold_the_state():
-    case = BY_NAME["sequence-lens"]
+@pytest.mark.parametrize("case", SEQUENCE_LENS_CASES, ids=[case.id for case in SEQUENCE_LENS_CASES])
+def test_sequence_lens_zero_the_padding_and_hold_the_state(case):
     outputs = numpy_outputs(case)
     for n, length in enumerate(case.sequence_lens):
         assert not outputs["Y"][length:, :, n].any()
@@ -122,35 +140,36 @@ def test_params_are_scalars_and_name_the_attributes():
         params = case.params()
         assert all(isinstance(v, (str, int, float, bool)) for v in params.values()), case.id
         assert set(case.attributes) <= set(params)
-    assert BY_NAME["activations-hardsigmoid"].params()["activations"] == "HardSigmoid,Tanh,Tanh"
+    assert BY_ID["node-lstm-activations-hardsigmoid"].params()["activations"] == "HardSigmoid,Tanh,Tanh"
     assert len(set(IDS)) == len(IDS)
 
 
 @pytest.fixture(scope="module")
-def onnx_lstm_test_cases():
+def onnx_backend_test_cases():
     import warnings
 
     from onnx.backend.test.case.node import collect_testcases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collecting runs every operator's case generator; some of them warn
-        return collect_testcases("LSTM")
+        # Collected once, unfiltered: onnx keeps the cases in a module-level list that a second, filtered call returns as is.
+        every_case = collect_testcases()
+    return {op: [case for case in every_case if case.model.graph.node[0].op_type == op] for op in NUMPY}
 
 
-def test_numpy_lstm_reproduces_the_onnx_backend_test_vectors(onnx_lstm_test_cases):
-    """The numpy LSTM against the ONNX project's own LSTM test cases (defaults, bias, peepholes, layout, directions)."""
-    assert len(onnx_lstm_test_cases) >= 6
-    for test_case in onnx_lstm_test_cases:
+@pytest.mark.parametrize("op", NUMPY)
+def test_numpy_operator_reproduces_the_onnx_backend_test_vectors(onnx_backend_test_cases, op):
+    """The numpy operators against the ONNX project's own test cases (defaults, bias, peepholes, layout, sequence lengths)."""
+    assert len(onnx_backend_test_cases[op]) >= 4
+    for test_case in onnx_backend_test_cases[op]:
         graph = test_case.model.graph
         inputs, expected = test_case.data_sets[0]
         arguments = {i.name: value for i, value in zip(graph.input, inputs) if i.name}
-        outputs = dict(zip(("Y", "Y_h", "Y_c"), lstm(**arguments, **node_attributes(test_case.model))))
+        outputs = dict(zip(("Y", "Y_h", "Y_c"), NUMPY[op](**arguments, **node_attributes(test_case.model))))
         for output, value in zip(graph.output, expected):
             np.testing.assert_allclose(outputs[output.name], value, err_msg=test_case.name, **TIGHT)
 
 
 def test_node_models_declare_an_ir_version_older_runtimes_read():
     """onnx 1.23 writes IR 14 by default, which onnxruntime 1.31 (the newest onnxruntime-gpu) refuses."""
-    from cases.node_cases import NODE_CASES
-
     assert {case.model().ir_version for case in NODE_CASES} == {8}
