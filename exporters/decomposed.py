@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from exporters.base import Exporter, axes
+from exporters.torchscript import TorchScriptExporter
 
 
 @torch.jit.script
@@ -128,20 +128,10 @@ def decompose(module: torch.nn.Module) -> torch.nn.Module:
     return result
 
 
-class DecomposedExporter(Exporter):
+class DecomposedExporter(TorchScriptExporter):
     """decompose(), then the TorchScript exporter: ONNX LSTM ops where they apply, a Loop per LSTMP layer and direction."""
 
     name = "decomposed"
 
     def _export(self, module, args, path, case, *, dynamic, opset):
-        names = axes(case)
-        torch.onnx.export(
-            decompose(module),
-            args,
-            path,
-            dynamo=False,
-            input_names=[n for n in ("input", "h0", "c0") if n in names],
-            output_names=["output", "h_n", "c_n"],
-            opset_version=opset,
-            dynamic_axes=names if dynamic else None,
-        )
+        super()._export(decompose(module), args, path, case, dynamic=dynamic, opset=opset)
