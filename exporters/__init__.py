@@ -7,6 +7,7 @@ from exporters.base import DEFAULT_OPSET, Exporter, ExportResult, error_info, va
 EXPORTERS: dict[str, str] = {
     "torchscript": "exporters.torchscript:TorchScriptExporter",
     "dynamo": "exporters.dynamo:DynamoExporter",
+    "decomposed": "exporters.decomposed:DecomposedExporter",
 }
 
 
