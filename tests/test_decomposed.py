@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from cases.case import LSTMCase
+from cases.case import Case
 from cases.status import Status
 from exporters import EXPORTERS, get_exporter
 from exporters.decomposed import ProjectedLSTM, decompose
@@ -113,8 +113,8 @@ def test_the_decomposed_exporter_is_registered_beside_the_stock_ones():
 
 
 @pytest.mark.parametrize("case, op", [
-    (LSTMCase(num_layers=2, bidirectional=True, proj_size=3, batch_first=True), "Loop"),
-    (LSTMCase(num_layers=2, bidirectional=True), "LSTM"),
+    (Case(num_layers=2, bidirectional=True, proj_size=3, batch_first=True), "Loop"),
+    (Case(num_layers=2, bidirectional=True), "LSTM"),
 ])
 def test_decomposed_exporter_uses_the_lstm_op_where_it_applies_and_a_loop_for_projections(tmp_path, case, op):
     result = get_exporter("decomposed").export(case, str(tmp_path / "m.onnx"), dynamic=True)
