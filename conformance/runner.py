@@ -249,10 +249,9 @@ def finish(results_path: Path, report_path: Path | None, baseline: str | None = 
     from reports import render_report
 
     header, results = read_results(results_path)
-    repros = write_repros(header, results, results_path.parent / "repro")
+    write_repros(header, results, results_path.parent / "repro")
     run_diff = diff_runs(load_run(baseline), (header, results), base_label=baseline, new_label=str(results_path)) if baseline else None
     if report_path is not None:
-        links = {key: os.path.relpath(path, report_path.parent) for key, path in repros.items()}
-        render_report(header, results, report_path, diff=run_diff, repros=links)
+        render_report(header, results, report_path, diff=run_diff)
     exit_code = max(exit_code_for(results), run_diff.exit_code if run_diff else 0)
     return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code)

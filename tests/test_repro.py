@@ -37,14 +37,11 @@ def repro_runs(smoke_run, tmp_path_factory):
     return {name: (cases[name], scripts[name], procs[name].returncode, outputs[name]) for name in cases}
 
 
-def test_every_failing_result_has_a_script_linked_from_the_report(smoke_run):
+def test_every_failing_result_has_a_script(smoke_run):
     failing = [r for r in smoke_run["results"] if r["raw_status"] not in ("PASS", "SKIPPED", "NOT_APPLICABLE")]
     assert failing
-    report = (smoke_run["out"] / "report.html").read_text()
     for record in failing:
-        name = f"{safe_name(record['key'])}.py"
-        assert (smoke_run["out"] / "repro" / name).exists()
-        assert f'href="repro/{name}"' in report and f'data-copy="python repro/{name}"' in report
+        assert (smoke_run["out"] / "repro" / f"{safe_name(record['key'])}.py").exists()
 
 
 def test_scripts_import_nothing_of_the_suite(repro_runs):
