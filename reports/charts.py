@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from reports.kinds import kind_label, kind_of, kind_order
+
 # Histogram bins: one per decade of max abs error, exact zeros and non-finite values apart.
 LOWEST_DECADE, HIGHEST_DECADE = -12, 2
 MAX_X_LABELS = 8  # more would overlap: a nightly trend has dozens of runs
@@ -32,12 +34,21 @@ def _histograms(samples: list[tuple[str, float, str]]) -> list[dict]:
 
 
 def error_histograms(results: list[dict]) -> list[dict]:
-    """Per runtime, then per output: how many compared results fall in each decade of max abs error.
+    """Per kind (node cases by op), then per runtime, then per output: how many compared results fall in each decade of max abs error.
 
-    Runtimes side by side show, e.g., where ort-cuda's error sits against ort-cpu's. Where results
-    recorded eager on CUDA against eager on CPU (run --eager-cuda), that comparison is a row of its own,
-    counted once per case and run shape and not judged (the reference stays on CPU).
+    Outputs are named as each record names them (output, h_n, c_n; Y, Y_h, Y_c for node cases), so every
+    output of every kind has its chart. Runtimes side by side show, e.g., where ort-cuda's error sits against
+    ort-cpu's. Where results recorded eager on CUDA against eager on CPU (run --eager-cuda), that comparison
+    is a row of its own, counted once per case and run shape and not judged (the reference stays on CPU).
     """
+    by_kind: dict[str, list[dict]] = {}
+    for record in results:
+        by_kind.setdefault(kind_of(record), []).append(record)
+    groups = [{"kind": kind, "label": kind_label(kind), "rows": _runtime_rows(by_kind[kind])} for kind in sorted(by_kind, key=kind_order)]
+    return [group for group in groups if group["rows"]]
+
+
+def _runtime_rows(results: list[dict]) -> list[dict]:
     samples: dict[str, list[tuple[str, float, str]]] = {}
     eager: dict[tuple, dict] = {}
     for record in results:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cases.modes import mode_label
 from cases.status import Status
+from reports.kinds import is_packed, kind_of
 
 # Messages often go on with per-case context (the traced values, the graph); the head names the bug.
 SIGNATURE_CHARS = 160
@@ -49,6 +50,8 @@ def coordinates(record: dict) -> dict[str, object]:
         "run shape": "x".join(map(str, shape)) if shape else None,
         "at export shape": shape == export_shape,
         **(record.get("params") or {}),
+        "kind": kind_of(record),  # derived where older records and node cases lack it
+        "packed": is_packed(record),
     }
 
 

@@ -1,7 +1,12 @@
+import json
+import re
 import subprocess
 import sys
 
-from reports import render_html
+from reports import render_html, render_report
+from reports.kinds import kind_of
+from reports.render import what_works
+from synthetic_results import synthetic_results
 
 HEADER = {"record": "header", "versions": {"torch": "2.13.0"}, "platform": {"cpu": "test cpu"}, "command": "x"}
 
@@ -14,18 +19,73 @@ def result(case="L1-uni-noproj-sf-bias-h0-fp32", status="PASS", runtime="ort-cpu
     }
 
 
+def embedded_data(html: str) -> dict:
+    """The results the page's script draws: the one JSON blob in the report."""
+    return json.loads(html.split('<script type="application/json" id="report-data">')[1].split("</script>")[0])
+
+
 def test_error_text_is_escaped():
     evil = "<script>alert('x')</script>"
-    html = render_html(HEADER, [result(status="RUN_ERROR", message=evil, error={"type": "E", "message": evil, "text": evil})])
-    assert evil not in html
-    assert "&lt;script&gt;alert(" in html
+    html = render_html(HEADER, [result(status="RUN_ERROR", message=evil, case=evil, error={"type": "E", "message": evil, "text": evil},
+                                       expectation={"id": evil, "reason": evil, "link": evil})])
+    assert evil not in html and "</script><" not in html.split('id="report-data">')[1].split("</script>")[0]
+    assert "&lt;script&gt;alert(" in html  # server-rendered: the clusters, the matrix
+    row = embedded_data(html)["rows"][0]  # the script's data: intact once parsed, inserted as text (tests/test_browser.py)
+    assert row["message"] == evil and embedded_data(html)["texts"][row["details"]["error"][1]] == evil
 
 
 def test_matrix_has_one_cell_per_configuration_and_column():
     results = [result(runtime=r, case=c) for r in ("ort-cpu", "reference") for c in ("A", "B", "C")]
     html = render_html(HEADER, results)
     assert html.count('<td class="cell ') == 6
-    assert html.count('class="result"') == 6
+    assert len(embedded_data(html)["rows"]) == 6
+
+
+def test_matrix_is_grouped_by_kind_with_node_cases_by_op():
+    results = [result(case="L1", params={"kind": "lstm"}), result(case="G1", params={"kind": "gru", "packed": True}),
+               result(case="old"), result(case="node-gru-seq"), result(case="R1", params={"kind": "rnn_relu"})]
+    html = render_html(HEADER, results)
+    headings = re.findall(r'<tr class="kind" data-kind="[^"]+"><th colspan="\d+">([^<]+)</th>', html)
+    assert headings == ["LSTM (2 configurations)", "GRU (1 configuration)", "RNN (relu) (1 configuration)", "GRU node cases (1 configuration)"]
+    assert [kind_of(r) for r in results] == ["lstm", "gru", "lstm", "node-gru", "rnn_relu"]
+    assert '<option value="node-gru">GRU node cases</option>' in html
+
+
+def test_what_works_counts_passes_out_of_the_results_that_ran():
+    results = [result(params={"kind": "gru"}), result(params={"kind": "gru"}, status="XPASS", raw_status="PASS"),
+               result(params={"kind": "gru"}, status="XFAIL", raw_status="RUN_ERROR"), result(params={"kind": "gru"}, status="RUN_ERROR"),
+               result(params={"kind": "gru"}, status="SKIPPED"), result(params={"kind": "gru", "packed": True}, status="XFAIL", raw_status="EXPORT_ERROR"),
+               result(case="n/a", status="NOT_APPLICABLE", exporter=None, runtime=None)]
+    works = what_works(results)
+    assert works["runtimes"] == ["ort-cpu"] and works["packed"]
+    dense, packed = works["rows"]
+    assert (dense["label"], dense["batches"], dense["exporter"], dense["mode"]) == ("GRU", "dense", "torchscript", "static")
+    assert dense["cells"]["ort-cpu"] == {"ran": 4, "passed": 2, "xfail": 1, "skipped": 1, "class": "partial"}
+    assert packed["cells"]["ort-cpu"] == {"ran": 1, "passed": 0, "xfail": 1, "skipped": 0, "class": "xfail"}
+    assert ">2/4 <small>1 xfail</small>" in render_html(HEADER, results)
+
+
+def test_every_failure_carries_its_repro_command():
+    results = [result(key="L1|torchscript|static|18|ort-cpu|5x3"),
+               result(key="L1|dynamo|static|18|ort-cpu|5x3", status="XFAIL", raw_status="EXPORT_ERROR"),
+               result(key="L1|dynamo|dynamic|18|ort-cpu|5x3", status="RUN_ERROR")]
+    rows = embedded_data(render_html(HEADER, results))["rows"]
+    commands = {row["status"]: row["repro"] for row in rows}
+    assert commands["PASS"] is None
+    assert commands["XFAIL"] == "python -m conformance repro results.jsonl 'L1|dynamo|static|18|ort-cpu|5x3'"
+    assert commands["RUN_ERROR"] == "python -m conformance repro results.jsonl 'L1|dynamo|dynamic|18|ort-cpu|5x3'"
+
+
+def test_a_full_sized_report_stays_small(tmp_path):
+    """At the scale of a `full` preset the report embeds each result once instead of pre-rendering its details."""
+    header, results = synthetic_results()
+    assert len(results) >= 3000
+    path = render_report(header, results, tmp_path / "report.html")
+    html = path.read_text(encoding="utf-8")
+    print(f"\n{len(results)} results: report {path.stat().st_size / 1e6:.2f} MB")
+    assert path.stat().st_size < 10e6
+    assert len(embedded_data(html)["rows"]) == sum(r["status"] != "NOT_APPLICABLE" for r in results)
+    assert html.count("<details") == 0 and html.count('class="result"') == 0  # drawn on demand, not pre-rendered
 
 
 def test_cell_shows_worst_status_over_run_shapes():
@@ -44,7 +104,9 @@ def test_expectation_links_are_shown():
     xfail = result(status="XFAIL", raw_status="EXPORT_ERROR",
                    expectation={"id": "e1", "reason": "known bug", "link": "https://github.com/o/r/issues/1"})
     html = render_html(HEADER, [xfail])
-    assert 'href="https://github.com/o/r/issues/1"' in html and "observed EXPORT_ERROR" in html
+    assert 'href="https://github.com/o/r/issues/1"' in html
+    [row] = embedded_data(html)["rows"]
+    assert row["raw_status"] == "EXPORT_ERROR" and row["expectation"] == ["e1", "https://github.com/o/r/issues/1"]
 
 
 def test_reports_do_not_import_torch():
@@ -64,24 +126,33 @@ def test_error_distribution_has_a_row_per_runtime_and_one_for_eager_on_cuda():
     from reports.charts import EAGER_CUDA_LABEL, error_histograms
 
     eager = {"output": 1e-4, "h_n": 5e-5, "c_n": 2e-4}
-    rows = error_histograms([compared("ort-cpu", 1e-7, eager_cuda_max_abs=eager),
-                             compared("ort-cuda", 2e-4, "NUMERIC_MISMATCH", eager_cuda_max_abs=eager)])
-    assert [row["label"] for row in rows] == ["ort-cpu", "ort-cuda", EAGER_CUDA_LABEL]
+    [group] = error_histograms([compared("ort-cpu", 1e-7, eager_cuda_max_abs=eager),
+                                compared("ort-cuda", 2e-4, "NUMERIC_MISMATCH", eager_cuda_max_abs=eager)])
+    rows = group["rows"]
+    assert group["label"] == "LSTM" and [row["label"] for row in rows] == ["ort-cpu", "ort-cuda", EAGER_CUDA_LABEL]
     by_label = {row["label"]: {h["name"]: h for h in row["histograms"]} for row in rows}
     assert [b["label"] for b in by_label["ort-cuda"]["c_n"]["bins"] if b["bad"]] == ["1e-4"]
     assert [b["label"] for b in by_label["ort-cpu"]["c_n"]["bins"] if b["ok"]] == ["1e-7"]
     # one eager comparison per case and run shape, however many runtimes carried it; recorded, not judged
     assert [(b["label"], b["info"]) for b in by_label[EAGER_CUDA_LABEL]["output"]["bins"] if b["info"]] == [("1e-4", 1)]
     html = render_html(HEADER, [compared("ort-cpu", 1e-7, eager_cuda_max_abs=eager)])
-    assert "torch eager on CUDA vs on CPU" in html and "h_n 5.00e-05" in html
+    assert "LSTM · torch eager on CUDA vs on CPU" in html and "h_n 5.00e-05" in html
 
 
-def test_error_distribution_names_outputs_as_the_model_does():
-    """Node cases have Y, Y_h, Y_c: their errors are charted too."""
+def test_error_distribution_has_every_output_of_every_kind_and_node_case():
+    """Outputs are named as each model names them: GRU has no c_n, node cases have Y, Y_h, Y_c."""
     from reports.charts import error_histograms
 
-    node = result(case="node-lstm-reverse", outputs={"Y": {"max_abs": 1e-7, "status": "PASS"}, "Y_h": {"max_abs": 0.0, "status": "PASS"}})
-    assert [h["name"] for h in error_histograms([node])[0]["histograms"]] == ["Y", "Y_h"]
+    def outputs(*names):
+        return {name: {"max_abs": 1e-7, "status": "PASS"} for name in names}
+
+    results = [result(case="node-lstm-reverse", outputs=outputs("Y", "Y_h", "Y_c")), result(case="node-gru-seq", outputs=outputs("Y", "Y_h")),
+               result(case="G1", params={"kind": "gru"}, outputs=outputs("output", "h_n")), result(case="L1", outputs=outputs("output", "h_n", "c_n"))]
+    charted = {(g["label"], row["label"]): [h["name"] for h in row["histograms"]] for g in error_histograms(results) for row in g["rows"]}
+    assert charted == {("LSTM", "ort-cpu"): ["output", "h_n", "c_n"], ("GRU", "ort-cpu"): ["output", "h_n"],
+                       ("GRU node cases", "ort-cpu"): ["Y", "Y_h"], ("LSTM node cases", "ort-cpu"): ["Y", "Y_h", "Y_c"]}
+    html = render_html(HEADER, results)
+    assert html.count('<h3 class="hist-row"') == 4 and html.count("<svg") == 10
 
 
 def test_corpus_run_names_the_versions_its_models_were_exported_with():
