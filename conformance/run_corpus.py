@@ -2,8 +2,8 @@
 
 Reads DIR/manifest.json and the .pb files, runs every test in every runtime, compares with the expected
 outputs stored beside the inputs, applies the corpus's expectations and writes results.jsonl (the
-records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2 and
-tqdm plus the runtimes themselves: nothing imported here, now or later, imports torch.
+records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2,
+tqdm and packaging plus the runtimes themselves: nothing imported here, now or later, imports torch.
 
 Runtimes run in this process: a runtime that crashes ends the run (`run` isolates them in workers).
 There is no fp64 oracle here (it needs torch), so oracle_max_abs is null.
@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cases.expectations import ExpectationsError, apply_expectations, load_expectations
+from cases.expectations import ExpectationsError, apply_expectations, load_expectations, versions_of
 from cases.status import Status
 from conformance.compare import Tolerance
 from conformance.corpus import FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, read_tensors, tensor_paths
@@ -81,6 +81,7 @@ def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path,
     prepare_out_dir(out_dir)
     header = make_header({"corpus": str(corpus_dir), "runtimes": runtimes, "expectations": str(expectations_path)})
     header.update(source="corpus", corpus_exported=manifest["exported"])
+    versions = versions_of(header)
     (out_dir / "logs").mkdir(exist_ok=True)
     availability = {name: runtime.available() for name, runtime in instances.items()}
     total = sum(len(test["run_shapes"]) for test in manifest["tests"]) * len(instances)
@@ -96,7 +97,7 @@ def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path,
                 if output.text:
                     log.write(f"--- {test['name']} in {name}\n{output.text}\n")
                 for raw in records:
-                    writer.write(apply_expectations(raw, known))
+                    writer.write(apply_expectations(raw, known, versions))
                 bar.update(len(records))
     return _finish(results_path, out_dir / "report.html")
 
