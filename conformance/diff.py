@@ -168,7 +168,7 @@ def diff_runs(base: tuple[dict | None, list[dict]], new: tuple[dict | None, list
         was_ok, now_ok = is_ok(old["status"]), is_ok(record["status"])
         if old["status"] == Status.XFAIL.value and record.get("raw_status", record["status"]) == Status.PASS.value:
             change.expectation = (old.get("expectation") or {}).get("id")
-            change.detail = f"expectation {change.expectation} no longer holds"
+            change.detail = f"expectation {change.expectation} no longer holds" if change.expectation else "expected failure now passes"
             diff.upstream_fixes.append(change)
         elif was_ok and not now_ok:
             diff.regressions.append(change)
