@@ -4,14 +4,18 @@ from __future__ import annotations
 import operator
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from cases.case import Case
 from cases.status import FAILURE_STATUSES, Status
 
 DEFAULT_EXPECTATIONS = Path(__file__).with_name("expectations.toml")
-RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "off_export_shape", "run_shape", "lengths"}
+RESULT_KEYS = {"case", "exporter", "runtime", "dynamic", "opset", "off_export_shape", "run_shape", "lengths"}
 # Open-ended keys: "runtime_options.<name>" (a runtime setting recorded with the result; nested settings
 # by their path, e.g. "runtime_options.provider_options.use_tf32") and "params.<name>" (any case
 # parameter, for cases that are not a Case, e.g. ONNX node cases).
@@ -19,6 +23,9 @@ PREFIXED_KEYS = ("runtime_options.", "params.")
 CASE_KEYS = set(Case.__dataclass_fields__)
 COMPARISON = re.compile(r"^\s*(>=|<=|!=|==|>|<)\s*(.+)$")
 OPERATORS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+# Packages whose version decides how a model was exported: in a corpus run they come from the machine that
+# exported the corpus (the header's corpus_exported), the rest from the machine that ran it.
+EXPORT_PACKAGES = ("torch", "onnxscript")
 
 
 class ExpectationsError(ValueError):
@@ -32,9 +39,13 @@ class Expectation:
     statuses: frozenset[str]
     reason: str
     link: str
+    # package -> the versions the expectation holds for, e.g. {"torch": SpecifierSet("<2.15")}
+    versions: dict[str, SpecifierSet] = field(default_factory=dict)
 
-    def matches(self, facts: dict) -> bool:
-        return all(_value_matches(facts.get(key), wanted) for key, wanted in self.when.items())
+    def matches(self, facts: dict, versions: dict[str, str | None]) -> bool:
+        return all(_value_matches(facts.get(key), wanted) for key, wanted in self.when.items()) and all(
+            _version_matches(versions.get(package), specifier) for package, specifier in self.versions.items()
+        )
 
     def summary(self) -> dict:
         return {"id": self.id, "reason": self.reason, "link": self.link}
@@ -49,8 +60,35 @@ def _value_matches(actual, wanted) -> bool:
             operand_value = type(actual)(operand) if isinstance(actual, (int, float)) else operand
         except ValueError:
             return False
-        return OPERATORS[op](actual, operand_value)
+        try:
+            return OPERATORS[op](actual, operand_value)
+        except TypeError:  # a fact this result does not have (None), or of another type, is not ordered
+            return False
     return actual == wanted
+
+
+def _version_matches(installed: str | None, specifier: SpecifierSet) -> bool:
+    """A package the run did not record (not installed) or whose version is not PEP 440 meets no condition.
+
+    Pre-releases count (torch nightlies are 2.16.0.devYYYYMMDD); a local label does not (2.13.0+cpu is 2.13.0).
+    """
+    try:
+        return installed is not None and specifier.contains(Version(installed), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def versions_of(header: dict | None) -> dict[str, str | None]:
+    """The package versions that judge a run's results, by canonical name, from its results header.
+
+    A corpus run (run-corpus) ran models that another machine exported: the exporter packages' versions
+    are the exporting machine's, the rest (runtimes, onnx, numpy) the running machine's.
+    """
+    header = header or {}
+    versions = dict(header.get("versions") or {})
+    exported = (header.get("corpus_exported") or {}).get("versions") or {}
+    versions.update({name: exported.get(name) for name in EXPORT_PACKAGES if "corpus_exported" in header})
+    return {canonicalize_name(name): version for name, version in versions.items()}
 
 
 def load_expectations(path: str | Path = DEFAULT_EXPECTATIONS) -> list[Expectation]:
@@ -72,6 +110,9 @@ def load_expectations(path: str | Path = DEFAULT_EXPECTATIONS) -> list[Expectati
         missing = [k for k in ("id", "when", "statuses", "reason", "link") if k not in entry]
         if missing:
             raise ExpectationsError(f"{where} lacks {', '.join(missing)}")
+        unknown_fields = sorted(set(entry) - {"id", "when", "versions", "statuses", "reason", "link"})
+        if unknown_fields:
+            raise ExpectationsError(f"{where}: unknown field(s) {', '.join(unknown_fields)}")
         if entry["id"] in seen:
             raise ExpectationsError(f"{where}: duplicate id {entry['id']!r}")
         seen.add(entry["id"])
@@ -85,8 +126,24 @@ def load_expectations(path: str | Path = DEFAULT_EXPECTATIONS) -> list[Expectati
         valid = {s.value for s in FAILURE_STATUSES}
         if not isinstance(statuses, list) or not statuses or not set(statuses) <= valid:
             raise ExpectationsError(f"{where}: 'statuses' must list failure statuses from {', '.join(sorted(valid))}")
-        expectations.append(Expectation(entry["id"], when, frozenset(statuses), str(entry["reason"]), str(entry["link"])))
+        expectations.append(Expectation(entry["id"], when, frozenset(statuses), str(entry["reason"]), str(entry["link"]),
+                                        _parse_versions(entry.get("versions", {}), where)))
     return expectations
+
+
+def _parse_versions(table, where: str) -> dict[str, SpecifierSet]:
+    if not isinstance(table, dict):
+        raise ExpectationsError(f"{where}: 'versions' must be a table such as {{ torch = \"<2.15\" }}")
+    parsed = {}
+    for package, specifier in table.items():
+        try:
+            if not isinstance(specifier, str) or not specifier.strip():
+                raise InvalidSpecifier(specifier)
+            parsed[canonicalize_name(package)] = SpecifierSet(specifier)
+        except InvalidSpecifier:
+            raise ExpectationsError(f"{where}: versions.{package} = {specifier!r} is not a version specifier "
+                                    f"such as \"<2.15\" or \">=2.13,<2.15\"") from None
+    return parsed
 
 
 def facts_of(record: dict) -> dict:
@@ -102,6 +159,7 @@ def facts_of(record: dict) -> dict:
         "exporter": record.get("exporter"),
         "runtime": record.get("runtime"),
         "dynamic": record.get("dynamic"),
+        "opset": record.get("opset"),
         # A packed case's run shape also names its length pattern: only the sizes count here.
         "off_export_shape": run_shape is not None and list(run_shape[:2]) != export_shape,
         "run_shape": "x".join(map(str, run_shape or [])) or None,
@@ -119,12 +177,15 @@ def _flattened(prefix: str, table: dict) -> dict:
     return facts
 
 
-def apply_expectations(record: dict, expectations: list[Expectation]) -> dict:
-    """Set status to XFAIL / XPASS where an expectation matches; keep the observed one as raw_status."""
+def apply_expectations(record: dict, expectations: list[Expectation], versions: dict[str, str | None]) -> dict:
+    """Set status to XFAIL / XPASS where an expectation matches; keep the observed one as raw_status.
+
+    `versions`: the package versions that produced the record, as versions_of(header) gives them.
+    """
     raw = Status(record["raw_status"])
     facts = facts_of(record)
     for expectation in expectations:
-        if not expectation.matches(facts):
+        if not expectation.matches(facts, versions):
             continue
         if raw.value in expectation.statuses:
             return {**record, "status": Status.XFAIL.value, "expectation": expectation.summary()}

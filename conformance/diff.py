@@ -2,7 +2,9 @@
 
 Results are matched by their `key`. A regression is a result that was ok (cases.status.is_ok) and
 now is not, or whose max abs error grew by more than the drift factor; `python -m conformance diff`
-exits 1 when there is one. Needs only the results files: no torch.
+exits 1 when there is one. An upstream fix — an expected failure (XFAIL) that now passes, whether as
+XPASS (the expectation still claims it) or PASS (a version condition already lets it go) — is no
+regression: it is listed with the expectation that no longer holds. Needs only the results files: no torch.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from cases.dtypes import DTYPES
-from cases.status import is_ok
+from cases.status import Status, is_ok
 from conformance.errors import UsageError
 from conformance.results import load_run
 
@@ -81,6 +83,22 @@ class Change:
     before: str
     after: str
     detail: str
+    expectation: str | None = None  # upstream fixes: the id of the expectation the baseline result matched
+
+
+@dataclass
+class Retirement:
+    """An expectation that upstream fixes no longer match: the results it claims that now pass, the failures it still holds."""
+    expectation: str
+    fixed: list[Change]
+    held: int
+
+    @property
+    def advice(self) -> str:
+        passing = f"{len(self.fixed)} result{'s' * (len(self.fixed) != 1)} it claims now pass (XPASS)"
+        if self.held:
+            return f"{passing}, {self.held} failure{'s' * (self.held != 1)} it still holds: narrow it (a version condition, a narrower 'when')"
+        return f"{passing}, it holds no failure now: retire it, or give it a version condition if older versions still fail"
 
 
 @dataclass
@@ -90,12 +108,14 @@ class RunDiff:
     drift_factor: float
     regressions: list[Change] = field(default_factory=list)  # ok -> not ok
     new_failures: list[Change] = field(default_factory=list)  # not in base, not ok
+    upstream_fixes: list[Change] = field(default_factory=list)  # XFAIL -> observed PASS (XPASS or PASS)
     fixes: list[Change] = field(default_factory=list)  # not ok -> ok
     status_changes: list[Change] = field(default_factory=list)  # any other change of (observed) status
     drift: list[Change] = field(default_factory=list)  # same verdict, max abs error grew > drift_factor
     added: int = 0
     removed: list[Change] = field(default_factory=list)
     environment: list[tuple[str, object, object]] = field(default_factory=list)  # (field, base, new)
+    still_held: dict[str, int] = field(default_factory=dict)  # expectation id -> XFAIL results it holds in the new run
 
     @property
     def exit_code(self) -> int:
@@ -107,13 +127,29 @@ class RunDiff:
             ("regressions", "regressions", "Regressions (was ok, now fails)", self.regressions),
             ("drift", "drift", f"Numeric drift (max abs error grew more than {self.drift_factor:g}×)", self.drift),
             ("new-failures", "new failures", "New results that fail (not in the baseline)", self.new_failures),
+            ("upstream-fixes", "upstream fixes", "Upstream fixes (expected failure, now passes)", self.upstream_fixes),
             ("fixes", "fixes", "Fixes (failed, now ok)", self.fixes),
             ("status-changes", "status changes", "Other status changes", self.status_changes),
             ("removed", "removed", "Only in the baseline", self.removed),
         ]
 
+    def expectations_to_retire(self) -> list[Retirement]:
+        """The expectations that upstream fixes left claiming passes (XPASS), by id. One that still holds
+        failures is to be narrowed (e.g. with a version condition), not deleted."""
+        claimed: dict[str, list[Change]] = {}
+        for change in self.upstream_fixes:
+            if change.after.startswith(Status.XPASS.value):
+                claimed.setdefault(change.expectation or "?", []).append(change)
+        return [Retirement(expectation, fixed, self.still_held.get(expectation, 0)) for expectation, fixed in sorted(claimed.items())]
+
+    def count(self, name: str, changes: list[Change]) -> str:
+        text = f"{len(changes)} {name}"
+        if changes is self.upstream_fixes and changes:
+            text += f" ({len(self.expectations_to_retire())} expectations to retire)"
+        return text
+
     def summary(self) -> str:
-        counts = ", ".join(f"{len(changes)} {name}" for _, name, _, changes in self.sections())
+        counts = ", ".join(self.count(name, changes) for _, name, _, changes in self.sections())
         return f"{counts}, {self.added} added; exit {self.exit_code}"
 
 
@@ -132,7 +168,11 @@ def diff_runs(base: tuple[dict | None, list[dict]], new: tuple[dict | None, list
             continue
         change = Change(key, describe(old), describe(record), record.get("message") or "")
         was_ok, now_ok = is_ok(old["status"]), is_ok(record["status"])
-        if was_ok and not now_ok:
+        if old["status"] == Status.XFAIL.value and record.get("raw_status", record["status"]) == Status.PASS.value:
+            change.expectation = (old.get("expectation") or {}).get("id")
+            change.detail = f"expectation {change.expectation} no longer holds" if change.expectation else "expected failure now passes"
+            diff.upstream_fixes.append(change)
+        elif was_ok and not now_ok:
             diff.regressions.append(change)
         elif now_ok and not was_ok:
             diff.fixes.append(change)
@@ -142,6 +182,9 @@ def diff_runs(base: tuple[dict | None, list[dict]], new: tuple[dict | None, list
             change.detail = drift
             diff.drift.append(change)
     diff.removed = [Change(key, describe(r), "absent", "") for key, r in before.items() if key not in after]
+    for record in new_results:
+        if record["status"] == Status.XFAIL.value and record.get("expectation"):
+            diff.still_held[record["expectation"]["id"]] = diff.still_held.get(record["expectation"]["id"], 0) + 1
     base_env, new_env = environment_of(base_header), environment_of(new_header)
     diff.environment = [
         (name, base_env.get(name), new_env.get(name))
@@ -156,6 +199,9 @@ def format_text(diff: RunDiff) -> str:
     if diff.environment:
         lines.append("environment:")
         lines += [f"  {name}: {base} → {new}" for name, base, new in diff.environment]
+    if retire := diff.expectations_to_retire():
+        lines.append(f"Expectations to retire: {len(retire)}")
+        lines += [f"  {r.expectation}: {r.advice}" for r in retire]
     for _, _, title, changes in diff.sections():
         if changes:
             lines.append(f"{title}: {len(changes)}")

@@ -15,7 +15,7 @@ from cases.case import Case, InvalidCaseError
 from cases.expectations import ExpectationsError, apply_expectations, load_expectations
 from conformance.plan import Job
 from conformance.errors import UsageError
-from conformance.results import load_run
+from conformance.results import load_run, package_versions
 from conformance.runner import RunOptions
 from conformance.worker import Settings, Worker
 
@@ -52,7 +52,7 @@ def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tupl
                             runtime_options=options.runtime_options, scratch_dir=scratch)
         others = {k for k in job.result_keys() if k != key}
         fresh = [r for r in Worker(settings).execute(job, others, lambda stage, keys: None) if r["key"] == key]
-    return recorded, apply_expectations(fresh[0], expectations)
+    return recorded, apply_expectations(fresh[0], expectations, package_versions())  # judged by what ran now
 
 
 def register(subparsers) -> None:

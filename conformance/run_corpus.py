@@ -3,9 +3,9 @@
 Reads DIR/manifest.json, runs every test in every runtime through the same worker pool and judging loop
 as `run` (a runtime that crashes or hangs gives CRASH or TIMEOUT, and the run goes on), compares with the
 expected outputs stored beside the inputs, applies the corpus's expectations and writes results.jsonl
-(the records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2
-and tqdm plus the runtimes themselves: nothing imported here, now or later, imports torch. There is no
-fp64 oracle here (it needs torch), so oracle_max_abs is null.
+(the records of `run`; the header says "source": "corpus") and report.html. Needs onnx, numpy, jinja2,
+tqdm and packaging plus the runtimes themselves: nothing imported here, now or later, imports torch. There
+is no fp64 oracle here (it needs torch), so oracle_max_abs is null.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cases.expectations import ExpectationsError, load_expectations
+from cases.expectations import ExpectationsError, load_expectations, versions_of
 from cases.status import Status
 from conformance.corpus_layout import FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, tensor_paths
 from conformance.errors import UsageError
@@ -83,7 +83,7 @@ def run_corpus(corpus_dir: str | Path, runtimes: list[str], out_dir: str | Path,
     with ResultsWriter(results_path, header) as writer:
         for record in manifest["not_applicable"]:
             writer.write(record)
-        run_work(work, total, settings, writer, known, jobs=jobs or os.cpu_count() or 1, timeout=timeout,
+        run_work(work, total, settings, writer, known, versions_of(header), jobs=jobs or os.cpu_count() or 1, timeout=timeout,
                  logs_dir=out_dir / "logs", progress=progress)
     return _finish(results_path, out_dir / "report.html")
 

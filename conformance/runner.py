@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cases import KINDS, Case, InvalidCaseError, parse_case, preset_cases, select
-from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations
+from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations, versions_of
 from cases.space import PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
@@ -151,7 +151,9 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     if options.shard:
         shard_index, shard_count = parse_shard(options.shard)
         jobs = shard_jobs(jobs, shard_index, shard_count)
-    writer = ResultsWriter(results_path, None if resume else make_header(options.to_dict()))
+    # On resume the file keeps its header; the versions that judge the new results are this process's.
+    header = make_header(options.to_dict())
+    writer = ResultsWriter(results_path, None if resume else header)
     with writer:
         # Not-applicable records belong to no job: shard 1 alone writes them, so merged shards hold each once.
         for case in cases if shard_index == 1 else []:
@@ -163,7 +165,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
         work = [(job, skip) for job, skip in work if len(skip) < len(job.result_keys())]
         total = sum(len(job.result_keys()) - len(skip) for job, skip in work)
         if work:
-            _execute(options, out_dir, work, total, expectations, writer, progress)
+            _execute(options, out_dir, work, total, expectations, versions_of(header), writer, progress)
     return finish(results_path, out_dir / "report.html", options.baseline)
 
 
@@ -174,7 +176,7 @@ def _read_for_resume(results_path: Path):
     return header, existing
 
 
-def _execute(options, out_dir, work, total, expectations, writer, progress) -> None:
+def _execute(options, out_dir, work, total, expectations, versions, writer, progress) -> None:
     from conformance.cache import default_cache_dir
 
     cache_dir = None if options.no_cache else (options.cache_dir or str(default_cache_dir()))
@@ -187,13 +189,15 @@ def _execute(options, out_dir, work, total, expectations, writer, progress) -> N
         scratch_dir=str(out_dir / ".scratch"),
         eager_cuda=options.eager_cuda,
     )
-    run_work(work, total, settings, writer, expectations, jobs=options.jobs, timeout=options.timeout,
+    run_work(work, total, settings, writer, expectations, versions, jobs=options.jobs, timeout=options.timeout,
              logs_dir=out_dir / "logs", progress=progress)
 
 
-def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, expectations: list, *, jobs: int,
+def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, expectations: list, versions: dict, *, jobs: int,
              timeout: float, logs_dir: Path, progress: bool) -> Counter:
     """Run (work, keys already done) pairs in isolated workers; write each result, judged, as it comes.
+
+    `versions` are the package versions expectations are checked against (cases.expectations.versions_of).
 
     The one judging loop of `run` and `run-corpus`: CRASH and TIMEOUT isolation for both.
     """
@@ -209,7 +213,7 @@ def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, 
     with tqdm(total=total, unit="result", disable=not progress, dynamic_ncols=True, desc="conformance") as bar:
 
         def emit(raw: dict) -> None:
-            record = apply_expectations(raw, expectations)
+            record = apply_expectations(raw, expectations, versions)
             writer.write(record)
             counts[record["status"]] += 1
             bar.update(1)
@@ -236,7 +240,8 @@ def exit_code_for(results: list[dict]) -> int:
 def finish(results_path: Path, report_path: Path | None, baseline: str | None = None) -> RunSummary:
     """The report (with the diff against `baseline` if given) and the exit code.
 
-    A regression against the baseline fails the run like an unexpected failure does.
+    A regression against the baseline fails the run like an unexpected failure does. An upstream fix (a
+    baseline XFAIL now XPASS) does not: the diff lists it with the expectation to retire, and it stays XPASS.
     """
     from conformance.diff import diff_runs
     from reports import render_report
@@ -245,5 +250,6 @@ def finish(results_path: Path, report_path: Path | None, baseline: str | None = 
     run_diff = diff_runs(load_run(baseline), (header, results), base_label=baseline, new_label=str(results_path)) if baseline else None
     if report_path is not None:
         render_report(header, results, report_path, diff=run_diff)
-    exit_code = max(exit_code_for(results), run_diff.exit_code if run_diff else 0)
+    upstream_fixes = {change.key for change in run_diff.upstream_fixes} if run_diff else set()
+    exit_code = max(exit_code_for([r for r in results if r["key"] not in upstream_fixes]), run_diff.exit_code if run_diff else 0)
     return RunSummary(results_path, report_path, Counter(r["status"] for r in results), exit_code)

@@ -1,4 +1,5 @@
-"""python -m conformance trend RUN... -o trend.html: pass rate per runtime and per exporter over runs."""
+"""python -m conformance trend RUN... -o trend.html: pass rate per runtime and per exporter over runs,
+and which failures appeared or disappeared with which versions."""
 from __future__ import annotations
 
 from conformance.errors import UsageError
@@ -17,7 +18,7 @@ def load_runs_in_time_order(paths: list[str]) -> list[tuple[str, dict, list[dict
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("trend", help="pass rate per runtime and per exporter over several runs, as an HTML chart")
+    parser = subparsers.add_parser("trend", help="pass rate per runtime and per exporter over several runs, as an HTML chart, and which failures appeared or disappeared with which versions")
     parser.set_defaults(handler=_trend)
     parser.add_argument("runs", nargs="+", help="results files or run directories, in any order")
     parser.add_argument("-o", "--output", default="trend.html", help="HTML file (default: trend.html)")
@@ -25,11 +26,14 @@ def register(subparsers) -> None:
 
 def _trend(args) -> int:
     from reports import render_trend
+    from reports.trend import describe_transition, failure_changes
 
     runs = load_runs_in_time_order(args.runs)
     try:
         render_trend(runs, args.output)
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    for transition in failure_changes(runs):
+        print(describe_transition(transition))
     print(f"trend: {args.output} ({len(runs)} runs, {runs[0][1]['started']} to {runs[-1][1]['started']})")
     return 0

@@ -1,4 +1,5 @@
-"""Pass rate per runtime and per exporter over a series of runs, oldest first.
+"""Pass rate per runtime and per exporter over a series of runs, oldest first, and the failures that
+appeared or disappeared from one run to the next, beside the package versions that changed.
 
 The pass rate counts what the product did, not what was expected of it: observed PASS (raw status,
 so an XPASS counts and an XFAIL does not) over the results that ran (SKIPPED and NOT_APPLICABLE did not).
@@ -23,6 +24,49 @@ def pass_rates(results: list[dict], field: str) -> dict[str, tuple[int, int]]:
         ran[record[field]] += 1
         passed[record[field]] += record.get("raw_status", record["status"]) == Status.PASS.value
     return {value: (passed[value], ran[value]) for value in sorted(ran, key=str)}
+
+
+def _observed(record: dict) -> str:
+    return record.get("raw_status", record["status"])
+
+
+def failure_changes(runs: list[tuple[str, dict, list[dict]]]) -> list[dict]:
+    """Per run after the first: the results (by key, in both runs) that began failing where they had
+    passed (appeared) or passed where they had failed (disappeared), observed statuses, and the
+    versions that changed since the run before, so a failure reads next to the release that brought it.
+    """
+    transitions = []
+    for (_, before_header, before_results), (label, header, results) in zip(runs, runs[1:]):
+        before = {r["key"]: r for r in before_results if r["status"] not in NOT_RUN}
+        appeared, disappeared = [], []
+        for record in results:
+            old = before.get(record["key"])
+            if old is None or record["status"] in NOT_RUN:
+                continue
+            was_passing, passing = _observed(old) == Status.PASS.value, _observed(record) == Status.PASS.value
+            if was_passing != passing:
+                # The expectation a failure had: what a disappearance retires, or what an appearance was known as.
+                known = (record if was_passing else old).get("expectation") or {}
+                (appeared if was_passing else disappeared).append(
+                    {"key": record["key"], "before": _observed(old), "after": _observed(record), "expectation": known.get("id")})
+        old_versions, new_versions = before_header.get("versions") or {}, header.get("versions") or {}
+        transitions.append({
+            "label": label,
+            "started": header.get("started", "?"),
+            "versions": [(name, old_versions.get(name), new_versions.get(name)) for name in dict.fromkeys([*old_versions, *new_versions])
+                         if old_versions.get(name) != new_versions.get(name)],
+            "appeared": appeared,
+            "disappeared": disappeared,
+            "by_expectation": Counter(change["expectation"] or "(none)" for change in disappeared).most_common(),
+        })
+    return transitions
+
+
+def describe_transition(transition: dict) -> str:
+    """One line: which run, what versions changed, how many failures appeared and disappeared."""
+    versions = ", ".join(f"{name} {old or '–'} → {new or '–'}" for name, old, new in transition["versions"]) or "no version changed"
+    return (f"{transition['label']} ({versions}): {len(transition['appeared'])} failures appeared, "
+            f"{len(transition['disappeared'])} disappeared")
 
 
 def _series(runs_rates: list[dict[str, tuple[int, int]]]) -> dict[str, list[float | None]]:
@@ -51,6 +95,7 @@ def trend_view(runs: list[tuple[str, dict, list[dict]]]) -> dict:
         })
     return {
         "runs": rows,
+        "transitions": failure_changes(runs),
         "columns": sorted({name for rates in by_runtime for name in rates}, key=str)
         + sorted({name for rates in by_exporter for name in rates}, key=str),
         "charts": [

@@ -21,7 +21,7 @@ from conftest import ROOT, read_jsonl, run_cli
 SELECTION = ["--case", "num_layers=1", "--case", "bidirectional=true,batch_first=true", "--case", "proj_size=3",
              "--exporters", "torchscript"]
 # What torch-free run-corpus needs; pinned to this environment's versions.
-NO_TORCH_PACKAGES = ["onnx", "onnxruntime", "numpy", "ml_dtypes", "jinja2", "tqdm"]
+NO_TORCH_PACKAGES = ["onnx", "onnxruntime", "numpy", "ml_dtypes", "jinja2", "tqdm", "packaging"]
 NODE_XFAIL = {
     "ort-cpu": {"node-lstm-layout", "node-lstm-clip", "node-gru-layout", "node-rnn-layout"},
     "reference": {"node-lstm-input-forget", "node-lstm-clip-gates", "node-lstm-clip", "node-lstm-activations-relu",

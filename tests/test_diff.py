@@ -14,11 +14,12 @@ HEADER = {"record": "header", "started": "2026-01-01T00:00:00+00:00", "versions"
           "options": {"opset": 18}, "git_commit": "abc"}
 
 
-def result(case="A", status="PASS", raw=None, errors=(1e-7, 5e-8, 6e-8), dtype="float32", runtime="ort-cpu", message=""):
+def result(case="A", status="PASS", raw=None, errors=(1e-7, 5e-8, 6e-8), dtype="float32", runtime="ort-cpu", message="",
+           expectation=None):
     record = {
         "record": "result", "case": case, "params": {"dtype": dtype}, "exporter": "torchscript", "dynamic": False, "opset": 18,
         "runtime": runtime, "run_shape": [5, 3], "status": status, "raw_status": raw or status, "stage": "compare",
-        "message": message, "error": None, "expectation": None,
+        "message": message, "error": None, "expectation": {"id": expectation} if expectation else None,
         "outputs": {name: {"max_abs": e, "status": "PASS"} for name, e in zip(("output", "h_n", "c_n"), errors)} if errors else None,
     }
     record["key"] = f"{case}|torchscript|static|18|{runtime}|5x3"
@@ -47,6 +48,29 @@ def test_fixes_and_status_changes_are_not_regressions():
     assert keys(d.fixes) == ["A"]
     assert [(c.before, c.after) for c in d.status_changes] == [("XFAIL[EXPORT_ERROR]", "XFAIL[RUN_ERROR]"), ("SKIPPED", "PASS")]
     assert not d.regressions and d.exit_code == 0
+
+
+def xfail(case, raw="RUN_ERROR", expectation="time-axis"):
+    return result(case, "XFAIL", raw, None, expectation=expectation)
+
+
+def test_an_expected_failure_that_now_passes_is_an_upstream_fix_not_a_regression():
+    base = [xfail("A"), xfail("B"), xfail("C"), xfail("D", expectation="other"), result("E")]
+    new = [result("A", "XPASS", "PASS", expectation="time-axis"), result("B", "XPASS", "PASS", expectation="time-axis"),
+           xfail("C"),  # the same expectation still holds a failure: narrow it, do not delete it
+           result("D"),  # already let go by a version condition: nothing to retire
+           result("E", "RUN_ERROR", errors=None)]
+    d = diff(base, new)
+    assert keys(d.upstream_fixes) == ["A", "B", "D"] and keys(d.regressions) == ["E"] and not d.fixes
+    assert d.upstream_fixes[0].before == "XFAIL[RUN_ERROR]" and d.upstream_fixes[0].after == "XPASS[PASS]"
+    [retire] = d.expectations_to_retire()
+    assert (retire.expectation, keys(retire.fixed), retire.held) == ("time-axis", ["A", "B"], 1)
+    assert "narrow it" in retire.advice
+    assert "3 upstream fixes (1 expectations to retire), 0 fixes" in d.summary() and d.exit_code == 1  # E regressed
+    text = format_text(d)
+    assert "Expectations to retire: 1\n  time-axis: 2 results it claims now pass (XPASS), 1 failure it still holds" in text
+    assert "expectation time-axis no longer holds" in text
+    assert diff(base[:2], new[:2]).exit_code == 0
 
 
 def test_drift_is_growth_beyond_the_factor():
@@ -124,6 +148,43 @@ def test_run_report_embeds_the_diff_against_a_baseline(smoke_run, tmp_path):
     html = (run_dir / "report.html").read_text()
     assert "Changes since the baseline" in html and "Regressions (was ok, now fails): 1" in html
     assert passing["key"] in html.split('id="changes"')[1].split('id="clusters"')[0]
+
+
+def test_run_with_only_upstream_fixes_exits_0_and_the_report_names_the_expectation(smoke_run, tmp_path):
+    header, results = load_run(smoke_run["out"])
+    passing = [r for r in results if r["status"] == "PASS"][:2]
+    fixed, stale = passing[0]["key"], passing[1]["key"]
+    claim = {"id": "time-axis", "reason": "r", "link": "https://example.org"}
+    # This run: both now pass where an expectation still claims a failure (XPASS).
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    doctored = [{**r, "status": "XPASS", "expectation": claim} if r["key"] in (fixed, stale) else r for r in results]
+    _write(run_dir / "results.jsonl", header, doctored)
+    # The baseline had the first as an expected failure, the second as a pass.
+    baseline = tmp_path / "baseline.jsonl"
+    _write(baseline, header, [{**r, "status": "XFAIL", "raw_status": "RUN_ERROR", "expectation": claim} if r["key"] == fixed else r
+                              for r in results])
+    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", str(baseline))
+    assert summary.exit_code == 1  # the second XPASS is no upstream fix: an expectation was added that never held
+    _write(baseline, header, [{**r, "status": "XFAIL", "raw_status": "RUN_ERROR", "expectation": claim} if r["key"] in (fixed, stale) else r
+                              for r in results])
+    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", str(baseline))
+    assert summary.exit_code == 0 and summary.counts["XPASS"] == 2
+    html = (run_dir / "report.html").read_text()
+    badge = html.split('id="diff-badge"')[1].split("</a>")[0]
+    assert "0 regressions" in badge and "2 upstream fixes (1 expectations to retire)" in badge and 'class="badge xpass"' in html
+    assert "Expectations to retire: 1" in html and "<code>time-axis</code>" in html
+
+
+def test_diff_page_lists_expectations_to_retire(tmp_path):
+    base = _write(tmp_path / "base.jsonl", HEADER, [xfail("A"), result("B")])
+    new = _write(tmp_path / "new.jsonl", {**HEADER, "versions": {"torch": "2.15.0"}},
+                 [result("A", "XPASS", "PASS", expectation="time-axis"), result("B")])
+    proc = run_cli("diff", base, new, "-o", tmp_path / "diff.html")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 regressions" in proc.stdout and "1 upstream fixes (1 expectations to retire)" in proc.stdout
+    html = (tmp_path / "diff.html").read_text()
+    assert ">no regression<" in html and "Expectations to retire: 1" in html and "Upstream fixes (expected failure, now passes): 1" in html
 
 
 def test_run_refuses_a_missing_baseline_before_any_work(tmp_path):

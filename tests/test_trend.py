@@ -4,16 +4,16 @@ import re
 
 from conftest import run_cli
 
-from reports.trend import pass_rates, trend_view
+from reports.trend import failure_changes, pass_rates, trend_view
 
 
-def result(exporter, runtime, status, raw=None):
-    return {"record": "result", "key": f"{exporter}|{runtime}|{status}", "case": "A", "exporter": exporter, "runtime": runtime,
-            "status": status, "raw_status": raw or status}
+def result(exporter, runtime, status, raw=None, key=None, expectation=None):
+    return {"record": "result", "key": key or f"{exporter}|{runtime}|{status}", "case": "A", "exporter": exporter, "runtime": runtime,
+            "status": status, "raw_status": raw or status, "expectation": {"id": expectation} if expectation else None}
 
 
-def run_file(path, started, records):
-    header = {"record": "header", "started": started, "versions": {"torch": "2.13.0"}}
+def run_file(path, started, records, torch="2.13.0"):
+    header = {"record": "header", "started": started, "versions": {"torch": torch}}
     path.write_text("".join(json.dumps(r) + "\n" for r in [header, *records]))
     return path
 
@@ -62,3 +62,37 @@ def test_cli_refuses_a_run_without_header(tmp_path):
     bare.write_text(json.dumps(result("dynamo", "ort-cpu", "PASS")) + "\n")
     proc = run_cli("trend", bare, "-o", tmp_path / "trend.html")
     assert proc.returncode == 2 and "no run header" in proc.stderr
+
+
+def torch_runs():
+    """Three runs: torch 2.13 → 2.15 fixes one expected failure and breaks one pass; a rerun on 2.15 changes nothing."""
+    def on(torch, started, fixed, broken):
+        return (f"torch{torch}", {"started": started, "versions": {"torch": torch, "onnx": "1.23.2"}}, [
+            result("dynamo", "ort-cpu", *(("XPASS", "PASS") if fixed else ("XFAIL", "RUN_ERROR")), key="time-axis", expectation="dyn"),
+            result("torchscript", "ort-cpu", "RUN_ERROR" if broken else "PASS", key="ts"),
+            result("dynamo", "ort-cuda", "SKIPPED", key="cuda"),
+            result("dynamo", "reference", "RUN_ERROR", key="always-failing"),
+        ] + ([result("dynamo", "reference", "RUN_ERROR", key="new-in-2.15")] if fixed else []))
+    return [on("2.13.0", "1", False, False), on("2.15.0", "2", True, True), on("2.15.0", "3", True, True)]
+
+
+def test_failures_that_appeared_or_disappeared_are_named_with_the_versions_that_changed():
+    first, second = failure_changes(torch_runs())
+    assert first["label"] == "torch2.15.0" and first["versions"] == [("torch", "2.13.0", "2.15.0")]
+    assert [(c["key"], c["before"], c["after"], c["expectation"]) for c in first["disappeared"]] == [("time-axis", "RUN_ERROR", "PASS", "dyn")]
+    assert [(c["key"], c["before"], c["after"]) for c in first["appeared"]] == [("ts", "PASS", "RUN_ERROR")]
+    assert first["by_expectation"] == [("dyn", 1)]
+    assert second["versions"] == [] and not second["appeared"] and not second["disappeared"]
+
+
+def test_cli_prints_and_renders_which_failures_came_and_went_with_which_release(tmp_path):
+    paths = [run_file(tmp_path / f"{label}-{started}.jsonl", f"2026-03-0{started}T00:00:00+00:00", records, torch=header["versions"]["torch"])
+             for label, header, records in torch_runs() for started in [header["started"]]]
+    proc = run_cli("trend", *paths, "-o", tmp_path / "trend.html")
+    assert proc.returncode == 0, proc.stderr
+    assert "torch2.15.0-2.jsonl (torch 2.13.0 → 2.15.0): 1 failures appeared, 1 disappeared" in proc.stdout
+    assert "torch2.15.0-3.jsonl (no version changed): 0 failures appeared, 0 disappeared" in proc.stdout
+    html = (tmp_path / "trend.html").read_text()
+    section = html.split('id="failure-changes"')[1]
+    assert "torch 2.13.0 → <strong>2.15.0</strong>" in section and "<code>dyn</code> 1" in section
+    assert section.count('class="trend-appeared"') == 1 and section.count('class="trend-disappeared"') == 1
