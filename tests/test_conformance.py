@@ -24,7 +24,7 @@ PARAMS = [
 
 
 @pytest.mark.parametrize("case_id, exporter, mode, runtime", PARAMS)
-def test_lstm_conformance(smoke_run, case_id, exporter, mode, runtime):
+def test_conformance(smoke_run, case_id, exporter, mode, runtime):
     records = [
         r for r in smoke_run["results"]
         if (r["case"], r["exporter"], "dynamic" if r["dynamic"] else "static", r["runtime"]) == (case_id, exporter, mode, runtime)
