@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-pytestmark = [pytest.mark.network, pytest.mark.slow]
+pytestmark = pytest.mark.network
 
 TOX_ENVS = ("tests", "conformance", "cuda", "openvino", "tract", "nightly")
 INDEX = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
