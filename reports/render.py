@@ -62,9 +62,7 @@ def _gpu_text(gpus: list) -> str:
 def environment_rows(header: dict) -> list[tuple[str, str]]:
     """What a reader needs to reproduce the run: versions, the onnxruntime build, the machine, the suite commit, the command."""
     rows = [(name, version or "not installed") for name, version in (header.get("versions") or {}).items()]
-    providers = ", ".join(header.get("onnxruntime_providers") or [])
-    build = header.get("onnxruntime_build")
-    rows.append(("onnxruntime build", f"{build} ({providers})" if build else providers))
+    rows.append(("onnxruntime build", "; ".join(dict.fromkeys(_onnxruntime_build(run) for run in header.get("merged_from") or [header]))))
     numerics = header.get("numerics_env") or {}
     if numerics:
         rows.append(("numerics variables", ", ".join(f"{k}={v}" for k, v in numerics.items())))
@@ -207,6 +205,18 @@ def what_works(results: list[dict]) -> dict:
             cell["class"] = ("skipped" if not cell["ran"] else "pass" if cell["passed"] == cell["ran"]
                              else "partial" if cell["passed"] else "xfail" if cell["xfail"] == cell["ran"] else "bad")
     return {"runtimes": runtimes, "rows": [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1], str(k[2]), k[3]))], "packed": any_packed}
+
+
+def _onnxruntime_build(run: dict) -> str:
+    """The build one run imported, by package and version: a GPU build's own CPU EP is what its ort-cpu column ran on."""
+    versions = run.get("versions") or {}
+    providers = ", ".join(run.get("onnxruntime_providers") or [])
+    build = run.get("onnxruntime_build")
+    if build == "GPU":
+        return f"GPU: onnxruntime-gpu {versions.get('onnxruntime-gpu') or versions.get('onnxruntime')} ({providers}; ort-cpu on its CPU EP)"
+    if build == "CPU":
+        return f"CPU: onnxruntime {versions.get('onnxruntime')} ({providers})"
+    return providers
 
 
 def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
