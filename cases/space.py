@@ -56,6 +56,10 @@ PRESETS: dict[str, list[Grid]] = {
     ],
 }
 
+# Opsets a preset sweeps when --opsets does not say: the full preset crosses the LSTM op's versions (LSTM-14
+# added layout, LSTM-22 bfloat16) and the range both exporters write.
+PRESET_OPSETS: dict[str, tuple[int, ...]] = {"full": (14, 17, 18, 20, 22, 23)}
+
 FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Case)}
 
 

@@ -16,6 +16,13 @@ def csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
 def add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="default", help="smoke | seed | default | full (default: default)")
     parser.add_argument("--case", action="append", default=[], metavar="FIELD=V,...",
@@ -29,7 +36,9 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 def add_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exporters", type=csv_list, default=list(EXPORTERS), help=f"comma list (default: {','.join(EXPORTERS)})")
     parser.add_argument("--modes", type=csv_list, default=list(MODES), help="static,dynamic (default: both)")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset to export (default: {DEFAULT_OPSET})")
+    parser.add_argument("--opsets", type=int_list, default=[], metavar="N,...",
+                        help=f"ONNX opsets to export, each a run axis (default: the preset's, else {DEFAULT_OPSET}); "
+                             "an opset an exporter cannot write is NOT_APPLICABLE")
     parser.add_argument("--cache-dir", default=None, help="export cache (default: ~/.cache/lstm-onnx-conformance/exports)")
     parser.add_argument("--no-cache", action="store_true", help="export every model afresh")
     parser.add_argument("--expectations", default=None, help="expectations TOML (default: cases/expectations.toml)")
@@ -48,7 +57,7 @@ def add_runtimes(parser: argparse.ArgumentParser, default: list[str] | None = No
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The RunOptions the shared groups describe; a command adds its own fields afterwards."""
     options = RunOptions(preset=args.preset, cases=args.case, select=args.select, kinds=args.kinds)
-    for name in ("exporters", "modes", "opset", "cache_dir", "no_cache", "runtimes"):
+    for name in ("exporters", "modes", "opsets", "cache_dir", "no_cache", "runtimes"):
         if hasattr(args, name):
             setattr(options, name, getattr(args, name))
     if getattr(args, "expectations", None):

@@ -19,11 +19,11 @@ from typing import Callable
 from cases.status import Status
 from conformance.compare import TOLERANCES
 from conformance.corpus_layout import EXPECTATIONS_FILE, FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, write_tensors
-from conformance.plan import Job, make_jobs, not_applicable_record
+from conformance.plan import Job, make_jobs, not_applicable_records
 from cases.modes import MODES
 from conformance.errors import UsageError
 from conformance.results import make_header, prepare_out_dir
-from conformance.runner import RunOptions, resolve_cases, validate
+from conformance.runner import RunOptions, opsets_of, resolve_cases, validate
 from conformance.worker import Settings, Worker, export_summary
 from exporters.base import ExportResult
 
@@ -45,7 +45,8 @@ def export_corpus(options: RunOptions, out_dir: str | Path, *, node_cases: bool 
     prepare_out_dir(out_dir)
     cases = resolve_cases(options)
     # The runtimes come later, on the machine that runs the corpus.
-    jobs = make_jobs([c for c in cases if not c.invalid_reason()], options.exporters, [MODES[m] for m in options.modes], [], options.opset)
+    opsets = opsets_of(options)
+    jobs = make_jobs([c for c in cases if not c.invalid_reason()], options.exporters, [MODES[m] for m in options.modes], [], opsets)
     cache_dir = None if options.no_cache else (options.cache_dir or str(default_cache_dir()))
     worker = Worker(Settings(models_dir=str(out_dir), cache_dir=cache_dir))  # only its export (and cache) is used
     tests = []
@@ -63,7 +64,7 @@ def export_corpus(options: RunOptions, out_dir: str | Path, *, node_cases: bool 
         "exported": make_header({**options.to_dict(), "node_cases": node_cases}),
         "expectations": EXPECTATIONS_FILE,
         "tests": tests,
-        "not_applicable": [not_applicable_record(c, c.invalid_reason()) for c in cases if c.invalid_reason()],
+        "not_applicable": not_applicable_records(cases, options.exporters, opsets),
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
     return Counter(test["status"] for test in tests)

@@ -15,7 +15,7 @@ from conformance.results import ResultsWriter, command_line
 from conformance.errors import UsageError
 from conformance.results import load_run
 
-MUST_MATCH = ("git_commit", "versions.torch", "versions.onnx", "versions.onnxscript", "options.opset")
+MUST_MATCH = ("git_commit", "versions.torch", "versions.onnx", "versions.onnxscript", "options.opsets")
 # What each merged run contributes to the merged header, so the report can say where results came from.
 SOURCE_FIELDS = ("started", "command", "versions", "onnxruntime_build", "onnxruntime_providers", "platform", "git_commit")
 

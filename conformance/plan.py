@@ -101,13 +101,33 @@ class CorpusJob(Work):
         return [tuple(shape) for shape in self.test["run_shapes"]]
 
 
-def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtimes: list[str], opset: int) -> list[Job]:
+def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtimes: list[str], opsets: list[int]) -> list[Job]:
+    """Every (case, exporter, mode, opset) the exporter can write; see not_applicable_records for the rest."""
+    from exporters import EXPORTERS
+
     return [
         Job(case, exporter, dynamic, opset, tuple(runtimes))
         for case in cases
         for exporter in exporters
+        for opset in opsets
+        if not EXPORTERS[exporter].opset_unsupported(opset)
         for dynamic in modes
     ]
+
+
+def not_applicable_records(cases: list[Case], exporters: list[str], opsets: list[int]) -> list[dict]:
+    """Cases torch or the suite cannot build, and the opsets an exporter cannot write, each with the reason."""
+    from exporters import EXPORTERS
+
+    records = [not_applicable_record(case, case.invalid_reason()) for case in cases if case.invalid_reason()]
+    records += [
+        not_applicable_record(case, reason, exporter=exporter, opset=opset)
+        for case in cases if not case.invalid_reason()
+        for exporter in exporters
+        for opset in opsets
+        if (reason := EXPORTERS[exporter].opset_unsupported(opset))
+    ]
+    return records
 
 
 # Expected cost of a job in TorchScript exports: a Dynamo export (torch.export + onnxscript) takes about
@@ -148,10 +168,10 @@ def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
     return [job for job in jobs if job.key in mine]
 
 
-def not_applicable_record(case: Case, reason: str) -> dict:
+def not_applicable_record(case: Case, reason: str, *, exporter: str | None = None, opset: int | None = None) -> dict:
     record = {
         "record": "result", "case": case.id, "params": case.params(),
-        "exporter": None, "dynamic": None, "opset": None, "runtime": None, "run_shape": None,
+        "exporter": exporter, "dynamic": None, "opset": opset, "runtime": None, "run_shape": None,
         "status": "NOT_APPLICABLE", "raw_status": "NOT_APPLICABLE", "stage": "case", "error": None, "message": reason,
         "expectation": None,
     }

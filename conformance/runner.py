@@ -10,15 +10,15 @@ from pathlib import Path
 
 from cases import KINDS, Case, InvalidCaseError, parse_case, preset_cases, select
 from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations, versions_of
-from cases.space import PRESETS
+from cases.space import PRESET_OPSETS, PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
-from conformance.plan import make_jobs, not_applicable_record, parse_shard, shard_jobs
+from conformance.plan import make_jobs, not_applicable_records, parse_shard, shard_jobs
 from cases.modes import MODES
 from conformance.errors import UsageError
 from conformance.results import ResultsWriter, load_run, make_header, prepare_out_dir, read_results
 from conformance.worker import Settings
-from exporters import DEFAULT_OPSET, EXPORTERS
+from exporters import DEFAULT_OPSET, EXPORTERS, KNOWN_OPSETS
 
 DEFAULT_RUNTIMES = ["ort-cpu", "ort-cuda", "reference"]
 DEFAULT_STAGE_TIMEOUT = 300.0
@@ -33,7 +33,7 @@ class RunOptions:
     exporters: list[str] = field(default_factory=lambda: list(EXPORTERS))
     modes: list[str] = field(default_factory=lambda: list(MODES))
     runtimes: list[str] = field(default_factory=lambda: list(DEFAULT_RUNTIMES))
-    opset: int = DEFAULT_OPSET
+    opsets: list[int] = field(default_factory=list)  # empty: the preset's (cases.space.PRESET_OPSETS) or DEFAULT_OPSET
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float = DEFAULT_STAGE_TIMEOUT
     cache_dir: str | None = None
@@ -81,6 +81,10 @@ def resolve_cases(options: RunOptions) -> list[Case]:
     return select(cases, options.select, options.kinds)
 
 
+def opsets_of(options: RunOptions) -> list[int]:
+    return options.opsets or list(PRESET_OPSETS.get(options.preset, [DEFAULT_OPSET]))
+
+
 def validate(options: RunOptions) -> None:
     """Everything that can be checked before any work starts, so a typo costs nothing."""
     from conformance.runtimes import UnknownRuntimeError, get_runtime
@@ -105,8 +109,9 @@ def validate(options: RunOptions) -> None:
         raise UsageError(f"--jobs must be at least 1 (got {options.jobs})")
     if options.timeout <= 0:
         raise UsageError(f"--timeout must be positive (got {options.timeout})")
-    if not 7 <= options.opset <= 23:
-        raise UsageError(f"--opset {options.opset} is outside the range the exporters support (7-23)")
+    outside = [o for o in options.opsets if o not in KNOWN_OPSETS]
+    if outside:
+        raise UsageError(f"--opsets {outside[0]} is outside what any exporter writes ({KNOWN_OPSETS.start}-{KNOWN_OPSETS.stop - 1})")
     if not resolve_cases(options):
         raise UsageError("no case matches the selection; see 'python -m conformance list'")
     if options.shard:
@@ -146,7 +151,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
 
     cases = resolve_cases(options)
     valid = [c for c in cases if not c.invalid_reason()]
-    jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, options.opset)
+    jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, opsets_of(options))
     shard_index = 1
     if options.shard:
         shard_index, shard_count = parse_shard(options.shard)
@@ -156,10 +161,8 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     writer = ResultsWriter(results_path, None if resume else header)
     with writer:
         # Not-applicable records belong to no job: shard 1 alone writes them, so merged shards hold each once.
-        for case in cases if shard_index == 1 else []:
-            reason = case.invalid_reason()
-            record = not_applicable_record(case, reason) if reason else None
-            if record and record["key"] not in done:
+        for record in not_applicable_records(cases, options.exporters, opsets_of(options)) if shard_index == 1 else []:
+            if record["key"] not in done:
                 writer.write(record)
         work = [(job, {k for k in job.result_keys() if k in done}) for job in jobs]
         work = [(job, skip) for job, skip in work if len(skip) < len(job.result_keys())]

@@ -80,6 +80,10 @@ class Exporter:
             return ExportResult(Status.EXPORT_ERROR.value, error=error, log=log.text, seconds=seconds)
         result = validate(path)
         result.log, result.seconds = log.text, seconds
+        if result.ok and result.opset != opset:  # an exporter that quietly writes another opset did not do what was asked
+            result.status, result.stage = Status.EXPORT_ERROR.value, "validate"
+            result.error = {"type": "OpsetMismatch", "message": f"asked for opset {opset}, the model declares opset {result.opset}",
+                            "text": f"asked for opset {opset}, the model declares opset {result.opset}"}
         return result
 
 

@@ -114,7 +114,7 @@ def test_export_cache_is_reused_and_can_be_disabled(tmp_path):
     assert exports("first", "--cache-dir", cache) == [False]
     assert exports("second", "--cache-dir", cache) == [True]
     assert exports("third", "--cache-dir", cache, "--no-cache") == [False]
-    assert exports("fourth", "--cache-dir", cache, "--opset", "17") == [False]
+    assert exports("fourth", "--cache-dir", cache, "--opsets", "17") == [False]
 
 
 def test_cache_key_depends_on_case_exporter_mode_opset():
@@ -143,7 +143,7 @@ def test_cache_key_depends_on_case_exporter_mode_opset():
         (["run", "--case", "proj_size=8"], "proj_size >= hidden_size"),
         (["run", "--case", "layers=2"], "unknown case field 'layers'"),
         (["run", "--jobs", "0"], "--jobs must be at least 1"),
-        (["run", "--opset", "3"], "--opset 3 is outside"),
+        (["run", "--opsets", "3"], "--opsets 3 is outside"),
         (["list", "--preset", "huge"], "unknown preset 'huge'"),
         (["frobnicate"], "invalid choice"),
     ],
