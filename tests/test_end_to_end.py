@@ -14,7 +14,7 @@ def test_smoke_run_writes_results_and_report(smoke_run):
 
 def test_every_planned_result_is_recorded_once(smoke_run):
     cases = [c for c in preset_cases("smoke") if not c.invalid_reason()]
-    jobs = make_jobs(cases, list(EXPORTERS), list(MODES.values()), DEFAULT_RUNTIMES, DEFAULT_OPSET)
+    jobs = make_jobs(cases, list(EXPORTERS), list(MODES.values()), DEFAULT_RUNTIMES, [DEFAULT_OPSET])
     planned = {k for job in jobs for k in job.result_keys()}
     keys = [r["key"] for r in smoke_run["results"] if r["status"] != "NOT_APPLICABLE"]
     assert len(keys) == len(set(keys))
