@@ -26,7 +26,7 @@ def reused_torchlib_registry():
     inspect.getsource: 0.3-1.4 s of each export here; docs/upstream/dynamo-registry-rebuild.md). An
     export without a custom_translation_table only reads the registry, so while this context is open
     the classmethod returns the one built for the same arguments. The hook is private: where it is
-    gone or unused, the export runs as plain torch.onnx.export. Which path ran goes into the exporter's log.
+    gone or unused, the export runs as plain torch.onnx.export. The log says which path ran.
     """
     try:
         from torch.onnx._internal.exporter._registration import ONNXRegistry
