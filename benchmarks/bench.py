@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     args = parser.parse_args()
     python = sys.executable
-    selection = ["--preset", args.preset, *(a for s in args.substrings for a in ("-k", s))]
+    selection = ["--preset", args.preset, *(f"-k={s}" for s in args.substrings)]  # "=": ids may start with "-"
     with tempfile.TemporaryDirectory() as tmp:
         suite = [python, "-m", "conformance", "run", *selection, "--runtimes", "ort-cpu",
                  "--cache-dir", f"{tmp}/cache", "--jobs", str(args.jobs), "--no-progress"]
