@@ -1,13 +1,66 @@
 """torch.onnx.export(dynamo=True): torch.export + onnxscript."""
 from __future__ import annotations
 
+import contextlib
+import os
+
 import torch
 
 from exporters.base import Exporter
 
 
+def _note(line: str) -> None:
+    # To file descriptor 2, which the exporter's log captures even where sys.stderr is replaced (pytest).
+    os.write(2, f"dynamo exporter: {line}\n".encode())
+
+
+# Built registries of this process, by from_torchlib's arguments (the opset). A worker runs many exports.
+_TORCHLIB_REGISTRIES: dict = {}
+
+
+@contextlib.contextmanager
+def reused_torchlib_registry():
+    """Let torch.onnx.export(dynamo=True) build torchlib's registry once per process instead of once per call.
+
+    torch 2.13 rebuilds `ONNXRegistry.from_torchlib` on every export (about 500 functions through
+    inspect.getsource: 0.3-1.4 s of each export here; docs/upstream/dynamo-registry-rebuild.md). An
+    export without a custom_translation_table only reads the registry, so while this context is open
+    the classmethod returns the one built for the same arguments. The hook is private: where it is
+    gone or unused, the export runs as plain torch.onnx.export. The log says which path ran.
+    """
+    try:
+        from torch.onnx._internal.exporter._registration import ONNXRegistry
+
+        original = vars(ONNXRegistry).get("from_torchlib")
+    except ImportError:
+        original = None
+    if not isinstance(original, classmethod):
+        _note("torchlib registry hook not found; plain torch.onnx.export")
+        yield
+        return
+    build, calls = original.__func__, []
+
+    def from_torchlib(cls, *args, **kwargs):
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        calls.append(key in _TORCHLIB_REGISTRIES)
+        if not calls[-1]:
+            _TORCHLIB_REGISTRIES[key] = build(cls, *args, **kwargs)
+        _note(f"torchlib registry {'reused' if calls[-1] else 'built'} for this process")
+        return _TORCHLIB_REGISTRIES[key]
+
+    ONNXRegistry.from_torchlib = classmethod(from_torchlib)
+    try:
+        yield
+    finally:
+        ONNXRegistry.from_torchlib = original
+        if not calls:
+            _note("torchlib registry hook not called; plain torch.onnx.export")
+
+
 class DynamoExporter(Exporter):
     name = "dynamo"
+    # False: every export builds its own registry, as a plain torch.onnx.export call does.
+    reuse_registry = True
 
     def _export(self, module, args, path, case, *, dynamic, opset):
         input_names = case.input_names()
@@ -17,14 +70,15 @@ class DynamoExporter(Exporter):
             axes = case.dynamic_axes()
             dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes[name].values()}}
             dynamic_shapes = {name: {axis: dims[label] for axis, label in axes[name].items()} for name in input_names}
-        torch.onnx.export(
-            module,
-            args,
-            path,
-            dynamo=True,
-            external_data=False,
-            input_names=input_names,
-            output_names=case.output_names(),
-            opset_version=opset,
-            dynamic_shapes=dynamic_shapes,
-        )
+        with reused_torchlib_registry() if self.reuse_registry else contextlib.nullcontext():
+            torch.onnx.export(
+                module,
+                args,
+                path,
+                dynamo=True,
+                external_data=False,
+                input_names=input_names,
+                output_names=case.output_names(),
+                opset_version=opset,
+                dynamic_shapes=dynamic_shapes,
+            )

@@ -12,7 +12,7 @@ VOLATILE = {"timings", "export", "providers", "placement"}
 
 def default_jobs():
     cases = [c for c in preset_cases("default") if not c.invalid_reason()]
-    return make_jobs(cases, ["torchscript", "dynamo"], [False, True], ["ort-cpu", "reference"], 18)
+    return make_jobs(cases, ["torchscript", "dynamo"], [False, True], ["ort-cpu", "reference"], [18])
 
 
 def cost(jobs):

@@ -65,7 +65,7 @@ def test_corpus_runs_are_isolated_too(tmp_path, cache_dir):
 
 def test_resume_after_kill_finishes_without_loss_or_duplicates(tmp_path, cache_dir):
     out = tmp_path / "run"
-    args = ["run", "--preset", "default", "-k", "L1-uni-noproj", "--exporters", "torchscript",
+    args = ["run", "--preset", "seed", "-k", "L1-uni-noproj", "--exporters", "torchscript",
             "--runtimes", "tests.fault_runtimes:SlowOrtRuntime", "--out", out, "--cache-dir", cache_dir,
             "--jobs", "2", "--no-progress"]
     proc = subprocess.Popen([sys.executable, "-m", "conformance", *map(str, args)], cwd=ROOT,
