@@ -209,7 +209,9 @@ def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, 
     from conformance.pool import WorkerPool
 
     jobs = max(1, min(jobs, len(work)))
-    settings.threads = 1 if jobs > 1 else 0
+    # One thread per worker, serial runs too: the thread count changes reduction order in torch and
+    # onnxruntime (GRU outputs moved by an ulp), and numbers must not depend on --jobs or the machine's cores.
+    settings.threads = 1
     if settings.scratch_dir:
         os.makedirs(settings.scratch_dir, exist_ok=True)
     counts: Counter = Counter()
