@@ -14,6 +14,7 @@ from pathlib import Path
 from cases.case import Case, InvalidCaseError
 from cases.expectations import ExpectationsError, apply_expectations, load_expectations
 from conformance.plan import Job
+from conformance.corpus_layout import MODEL, data_set_dir, write_tensors
 from conformance.errors import UsageError
 from conformance.results import load_run, package_versions
 from conformance.runner import RunOptions
@@ -38,7 +39,12 @@ def job_of(record: dict) -> Job:
 
 
 def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tuple[dict, dict]:
-    """(recorded result, the same result now): `keep` is a directory that receives the exported model."""
+    """(recorded result, the same result now).
+
+    `keep`: a directory that receives the result as one ONNX backend test (model.onnx, and the run shape's
+    inputs with torch eager's outputs in test_data_set_0/), which onnx and onnxruntime tools run without
+    this suite: the standalone repro to attach to an upstream report of a runtime failure.
+    """
     header, results = load_run(run)
     recorded = find_result(results, key)
     job = job_of(recorded)
@@ -52,7 +58,23 @@ def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tupl
                             runtime_options=options.runtime_options, scratch_dir=scratch)
         others = {k for k in job.result_keys() if k != key}
         fresh = [r for r in Worker(settings).execute(job, others, lambda stage, keys: None) if r["key"] == key]
+    if keep is not None:
+        _write_backend_test(Path(keep), job, tuple(recorded["run_shape"]))
     return recorded, apply_expectations(fresh[0], expectations, package_versions())  # judged by what ran now
+
+
+def _write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
+    from cases.inputs import make_feeds
+    from cases.torch_model import build_module, eager_outputs
+
+    model = directory / job.model_name
+    if model.exists():
+        model.replace(directory / MODEL)
+    feeds = make_feeds(job.case, *shape)
+    data_dir = data_set_dir(directory, 0)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    write_tensors(data_dir, "input", feeds)
+    write_tensors(data_dir, "output", eager_outputs(job.case, build_module(job.case), feeds))
 
 
 def register(subparsers) -> None:
@@ -60,7 +82,8 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=_repro)
     parser.add_argument("run", help="results file or run directory")
     parser.add_argument("key", help="the result's key, as the report and results.jsonl show it")
-    parser.add_argument("--keep", metavar="DIR", default=None, help="also keep the exported model in DIR")
+    parser.add_argument("--keep", metavar="DIR", default=None,
+                        help="also write the result as an ONNX backend test in DIR: model.onnx, inputs and torch's outputs")
 
 
 def _repro(args) -> int:

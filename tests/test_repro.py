@@ -1,4 +1,6 @@
 """`repro RUN KEY` runs one recorded result again through the engine and says whether it reproduces."""
+import pytest
+
 from conftest import run_cli
 
 
@@ -12,7 +14,19 @@ def test_a_recorded_failure_reproduces(smoke_run, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"recorded: RUN_ERROR at run" in proc.stdout and "now:      RUN_ERROR at run" in proc.stdout
     assert proc.stdout.strip().endswith("reproduced") and "[ONNXRuntimeError]" in proc.stderr
-    assert list(tmp_path.glob("*.onnx")), "--keep keeps the exported model"
+    # --keep writes an ONNX backend test that runs without the suite: the same error from onnxruntime alone
+    import numpy as np
+    import onnxruntime as ort
+
+    from conformance.corpus_layout import read_tensors
+
+    feeds = read_tensors(tmp_path / "test_data_set_0", "input", 3)
+    expected = read_tensors(tmp_path / "test_data_set_0", "output", 3)
+    assert set(feeds) == {"input", "h0", "c0"} and set(expected) == {"output", "h_n", "c_n"}
+    assert np.shape(feeds["input"]) == (1, 1, 4)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    with pytest.raises(Exception, match="ONNXRuntimeError"):
+        session.run(None, feeds)
 
 
 def test_a_pass_reproduces_as_a_pass(smoke_run):
