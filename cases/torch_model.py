@@ -67,9 +67,10 @@ class PackedWithStates(RecurrentModel):
         return self._run(input, lengths, (h0, c0))
 
 
+# (packed, number of initial states) -> the wrapper whose forward takes exactly those inputs.
 WRAPPERS = {
-    ("input",): Dense, ("input", "h0"): DenseWithState, ("input", "h0", "c0"): DenseWithStates,
-    ("input", "lengths"): Packed, ("input", "lengths", "h0"): PackedWithState, ("input", "lengths", "h0", "c0"): PackedWithStates,
+    (False, 0): Dense, (False, 1): DenseWithState, (False, 2): DenseWithStates,
+    (True, 0): Packed, (True, 1): PackedWithState, (True, 2): PackedWithStates,
 }
 
 
@@ -79,7 +80,8 @@ def build_module(case: Case) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         layer = case.layer.build_layer(case)
-    wrapper = WRAPPERS[tuple(case.input_names())](layer, case)
+    states = len(case.layer.state_names) if case.initial_state else 0
+    wrapper = WRAPPERS[(case.packed, states)](layer, case)
     return wrapper.to(getattr(torch, case.dtype)).train(case.train)
 
 
