@@ -191,6 +191,7 @@ def test_a_matrix_cell_turns_to_its_result_and_details_open_on_demand(large_repo
     assert row.is_visible() and page.input_value("#f-exporter") == ""  # the filter hid it, so it was cleared
     row.locator("details summary").click()
     details = row.locator("details")
+    details.locator("pre").nth(1).wait_for()  # built when first opened
     assert "error (SymbolicValueError):" in details.inner_text() and details.locator("pre").count() == 2
     assert details.locator("button.copy").get_attribute("data-copy").startswith("python -m conformance repro results.jsonl ")
     assert problems == []
