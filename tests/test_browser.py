@@ -213,6 +213,7 @@ def test_text_from_results_goes_into_the_page_as_text(open_page, tmp_path):
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.locator("#results details summary").click()
     row = page.locator("#results tr.result")
+    row.locator("details pre").first.wait_for()  # built when first opened
     assert row.locator("img, script, [onerror]").count() == 0 and page.locator("body img").count() == 0
     text = row.inner_text()
     assert text.count(evil) >= 8  # message, case, stage, runtime, error type and text, log, providers...
