@@ -11,7 +11,7 @@ from cases.case import Case
 from cases.status import Status
 from exporters import EXPORTERS, get_exporter
 from exporters.decomposed import ProjectedLSTM, decompose
-from tests.conftest import read_jsonl, run_cli
+from conftest import read_jsonl, run_cli
 
 
 class SpeechEncoder(torch.nn.Module):
