@@ -46,8 +46,10 @@ def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n…({len(text) - limit} more characters in results.jsonl)"
 
 
-def _mode(record: dict) -> str:
-    return mode_label(record.get("dynamic"))
+def _mode(record: dict, per_opset: bool = False) -> str:
+    """The shape mode, with the opset where a run swept several: then each opset is a column of its own."""
+    label = mode_label(record.get("dynamic"))
+    return f"{label} · opset {record.get('opset')}" if per_opset else label
 
 
 def worst(statuses) -> str:
@@ -160,14 +162,14 @@ def _details(record: dict, texts: _Texts) -> dict:
     return details
 
 
-def result_row(record: dict, texts: _Texts) -> dict:
+def result_row(record: dict, texts: _Texts, per_opset: bool = False) -> dict:
     """One row of the results table, drawn by the page's script (as text, never as markup); its details are built when opened."""
     bars = error_bars(record)
     expectation = record.get("expectation") or {}
     timings = record.get("timings") or {}
     return {
         "status": record["status"], "raw_status": record.get("raw_status", record["status"]), "case": record["case"], "kind": kind_of(record),
-        "exporter": record["exporter"], "mode": _mode(record), "runtime": record["runtime"], "shape": _shape(record.get("run_shape")),
+        "exporter": record["exporter"], "mode": _mode(record, per_opset), "runtime": record["runtime"], "shape": _shape(record.get("run_shape")),
         "stage": record.get("stage") or "", "message": record.get("message") or "",
         "expectation": [expectation.get("id") or "", expectation.get("link") or ""] if expectation else None,
         "bars": [[b["name"], _sci(b["value"]), round(b["fraction"], 3), b["ok"]] for b in bars],
@@ -177,7 +179,7 @@ def result_row(record: dict, texts: _Texts) -> dict:
     }
 
 
-def what_works(results: list[dict]) -> dict:
+def what_works(results: list[dict], per_opset: bool = False) -> dict:
     """Kind (dense / packed apart where a run has packed batches) × exporter × mode rows, one column per runtime.
 
     A cell counts the results that ran (SKIPPED and NOT_APPLICABLE did not) and those observed passing:
@@ -191,8 +193,9 @@ def what_works(results: list[dict]) -> dict:
             continue
         kind = kind_of(r)
         batches = ("packed" if is_packed(r) else "dense") if any_packed and not kind.startswith(NODE_PREFIX) else ""
-        row = rows.setdefault((kind_order(kind), batches, r["exporter"], _mode(r)),
-                              {"kind": kind, "label": kind_label(kind), "batches": batches, "exporter": r["exporter"], "mode": _mode(r), "cells": {}})
+        mode = _mode(r, per_opset)
+        row = rows.setdefault((kind_order(kind), batches, r["exporter"], mode),
+                              {"kind": kind, "label": kind_label(kind), "batches": batches, "exporter": r["exporter"], "mode": mode, "cells": {}})
         cell = row["cells"].setdefault(r["runtime"], {"ran": 0, "passed": 0, "xfail": 0, "skipped": 0})
         if r["status"] != Status.SKIPPED.value:
             cell["ran"] += 1
@@ -223,8 +226,9 @@ def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
     """Everything the report template shows. `diff`: a conformance.diff.RunDiff to embed."""
     applicable = [r for r in results if r["status"] != Status.NOT_APPLICABLE.value]
     not_applicable = [r for r in results if r["status"] == Status.NOT_APPLICABLE.value]
-    columns = sorted({(r["exporter"], _mode(r), r["runtime"]) for r in applicable})
-    applicable.sort(key=lambda r: (SEVERITY.get(r["status"], 99), r["case"], r["exporter"], _mode(r), r["runtime"]))
+    per_opset = len({r.get("opset") for r in applicable}) > 1
+    columns = sorted({(r["exporter"], _mode(r, per_opset), r["runtime"]) for r in applicable})
+    applicable.sort(key=lambda r: (SEVERITY.get(r["status"], 99), r["case"], r["exporter"], _mode(r, per_opset), r["runtime"]))
     cells: dict[tuple, list[dict]] = defaultdict(list)
     case_kinds: dict[str, str] = {}
     texts = _Texts()
@@ -232,8 +236,8 @@ def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
     for index, r in enumerate(applicable):
         r["_anchor"] = f"r{index}"  # the row's place in the embedded data: the script draws it on demand
         case_kinds.setdefault(r["case"], kind_of(r))
-        cells[(r["case"], r["exporter"], _mode(r), r["runtime"])].append(r)
-        rows.append(result_row(r, texts))
+        cells[(r["case"], r["exporter"], _mode(r, per_opset), r["runtime"])].append(r)
+        rows.append(result_row(r, texts, per_opset))
     matrix = []
     for kind in sorted(set(case_kinds.values()), key=kind_order):
         matrix_rows = []
@@ -271,7 +275,7 @@ def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
         ],
         "histograms": error_histograms(applicable),
         "eager_cuda_label": EAGER_CUDA_LABEL,
-        "what_works": what_works(results),
+        "what_works": what_works(results, per_opset),
         "total": len(results),
         "counts": [(s.value, counts[s.value]) for s in DISPLAY_ORDER if counts[s.value]],
         "unexpected": sum(n for s, n in counts.items() if Status(s) not in OK_STATUSES),

@@ -21,8 +21,9 @@ def pass_rates(results: list[dict], field: str) -> dict[str, tuple[int, int]]:
     for record in results:
         if record["status"] in NOT_RUN:
             continue
-        ran[record[field]] += 1
-        passed[record[field]] += record.get("raw_status", record["status"]) == Status.PASS.value
+        value = record.get(field) if field != "opset" else f"opset {record.get('opset')}"
+        ran[value] += 1
+        passed[value] += record.get("raw_status", record["status"]) == Status.PASS.value
     return {value: (passed[value], ran[value]) for value in sorted(ran, key=str)}
 
 
@@ -82,24 +83,28 @@ def trend_view(runs: list[tuple[str, dict, list[dict]]]) -> dict:
     labels = [(header.get("started") or "?")[:16].replace("T", " ") for _, header, _ in runs]
     by_runtime = [pass_rates(results, "runtime") for _, _, results in runs]
     by_exporter = [pass_rates(results, "exporter") for _, _, results in runs]
+    by_opset = [pass_rates(results, "opset") for _, _, results in runs]
+    per_opset = len({name for rates in by_opset for name in rates}) > 1  # one chart more where runs swept opsets
     rows = []
-    for (label, header, results), runtime_rates, exporter_rates in zip(runs, by_runtime, by_exporter):
+    for (label, header, results), runtime_rates, exporter_rates, opset_rates in zip(runs, by_runtime, by_exporter, by_opset):
         versions = header.get("versions") or {}
         rows.append({
             "label": label,
             "started": header.get("started", "?"),
             "versions": ", ".join(f"{n} {versions[n]}" for n in ("torch", "onnx", "onnxruntime", "onnxscript") if versions.get(n)),
             "commit": (header.get("git_commit") or "")[:12],
-            "rates": {**runtime_rates, **exporter_rates},
+            "rates": {**runtime_rates, **exporter_rates, **(opset_rates if per_opset else {})},
             "total": len(results),
         })
     return {
         "runs": rows,
         "transitions": failure_changes(runs),
         "columns": sorted({name for rates in by_runtime for name in rates}, key=str)
-        + sorted({name for rates in by_exporter for name in rates}, key=str),
+        + sorted({name for rates in by_exporter for name in rates}, key=str)
+        + (sorted({name for rates in by_opset for name in rates}, key=lambda n: int(n.split()[-1])) if per_opset else []),
         "charts": [
             ("Pass rate per runtime", line_chart(labels, _series(by_runtime))),
             ("Pass rate per exporter", line_chart(labels, _series(by_exporter))),
+            *([("Pass rate per opset", line_chart(labels, _series(by_opset)))] if per_opset else []),
         ],
     }

@@ -158,3 +158,14 @@ def test_error_distribution_has_every_output_of_every_kind_and_node_case():
 def test_corpus_run_names_the_versions_its_models_were_exported_with():
     header = {**HEADER, "corpus_exported": {"versions": {"torch": "2.13.0", "onnx": "1.23.2", "onnxscript": "0.7.2"}, "started": "then"}}
     assert "torch 2.13.0, onnx 1.23.2, onnxscript 0.7.2 (corpus made then)" in render_html(header, [result()])
+
+
+def test_a_run_over_several_opsets_shows_each_opset_apart():
+    """--opsets makes each opset a column and a what-works row of its own; one opset keeps the plain mode."""
+    from reports.render import build_view
+
+    results = [result(opset=opset, status=status) for opset, status in ((18, "XFAIL"), (22, "PASS"))]
+    view = build_view(HEADER, results)
+    assert {mode for _, mode, _ in view["columns"]} == {"static · opset 18", "static · opset 22"}
+    assert [row["mode"] for row in view["what_works"]["rows"]] == ["static · opset 18", "static · opset 22"]
+    assert {mode for _, mode, _ in build_view(HEADER, results[:1])["columns"]} == {"static"}

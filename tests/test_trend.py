@@ -96,3 +96,18 @@ def test_cli_prints_and_renders_which_failures_came_and_went_with_which_release(
     section = html.split('id="failure-changes"')[1]
     assert "torch 2.13.0 → <strong>2.15.0</strong>" in section and "<code>dyn</code> 1" in section
     assert section.count('class="trend-appeared"') == 1 and section.count('class="trend-disappeared"') == 1
+
+
+def test_runs_over_several_opsets_get_a_pass_rate_per_opset():
+    from reports.trend import trend_view
+
+    def record(opset, status):
+        return {"record": "result", "case": "c", "exporter": "torchscript", "runtime": "ort-cpu", "opset": opset,
+                "status": status, "raw_status": status, "key": f"c|{opset}"}
+
+    run = ("run", {"started": "2026-11-26T00:00:00"}, [record(18, "XFAIL"), record(22, "PASS"), record(22, "PASS")])
+    view = trend_view([run])
+    assert [title for title, _ in view["charts"]][-1] == "Pass rate per opset"
+    assert view["runs"][0]["rates"]["opset 18"] == (0, 1) and view["runs"][0]["rates"]["opset 22"] == (2, 2)
+    single = ("run", {"started": "2026-11-26T00:00:00"}, [record(18, "PASS")])
+    assert "Pass rate per opset" not in [title for title, _ in trend_view([single])["charts"]]
