@@ -44,10 +44,9 @@ def add_export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expectations", default=None, help="expectations TOML (default: cases/expectations.toml)")
 
 
-def add_runtimes(parser: argparse.ArgumentParser, default: list[str] | None = None) -> None:
-    default = list(default or DEFAULT_RUNTIMES)
-    parser.add_argument("--runtimes", type=csv_list, default=default,
-                        help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(default)})")
+def add_runtimes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runtimes", type=csv_list, default=list(DEFAULT_RUNTIMES),
+                        help=f"comma list: built-ins, plugins, ort:<ExecutionProvider>, module:Class (default: {','.join(DEFAULT_RUNTIMES)})")
     parser.add_argument("--runtime-option", action="append", default=[], metavar="RUNTIME:KEY=VALUE",
                         help="a runtime setting, e.g. 'ort-cpu:graph_optimization_level=disable' or a provider option (repeatable)")
     parser.add_argument("--runtime-config", default=None, metavar="FILE.toml",

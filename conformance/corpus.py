@@ -16,12 +16,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from cases.modes import MODES
 from cases.status import Status
 from conformance.compare import TOLERANCES
 from conformance.corpus_layout import EXPECTATIONS_FILE, FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, write_tensors
-from conformance.plan import Job, make_jobs, not_applicable_records
-from cases.modes import MODES
 from conformance.errors import UsageError
+from conformance.plan import Job, make_jobs, not_applicable_records
 from conformance.results import make_header, prepare_out_dir
 from conformance.runner import RunOptions, opsets_of, resolve_cases, validate
 from conformance.worker import Settings, Worker, export_summary

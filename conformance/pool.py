@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 
 from cases.status import Status
 from conformance.plan import Work
-from conformance.worker import Settings, Worker, finish_record
+from conformance.worker import Settings, Worker, finish_record, pin_threads
 
 STDERR_TAIL_LINES = 20
 
@@ -31,14 +31,7 @@ def _worker_main(conn, log_path: str, settings: Settings) -> None:
     os.dup2(log, 2)
     sys.stdout = os.fdopen(1, "w", buffering=1)
     sys.stderr = os.fdopen(2, "w", buffering=1)
-    if settings.threads:
-        os.environ["OMP_NUM_THREADS"] = str(settings.threads)
-        try:  # a corpus run needs no torch, and a vendor's machine may not have it
-            import torch
-        except ImportError:
-            torch = None
-        if torch is not None:
-            torch.set_num_threads(settings.threads)
+    pin_threads(settings.threads)
     worker = Worker(settings)
     while True:
         message = conn.recv()

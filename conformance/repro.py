@@ -18,7 +18,7 @@ from conformance.corpus_layout import MODEL, data_set_dir, write_tensors
 from conformance.errors import UsageError
 from conformance.results import load_run, package_versions
 from conformance.runner import RunOptions
-from conformance.worker import Settings, Worker
+from conformance.worker import Settings, Worker, pin_threads
 
 
 def find_result(results: list[dict], key: str) -> dict:
@@ -56,6 +56,7 @@ def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tupl
     with tempfile.TemporaryDirectory(prefix="lstm-repro-") as scratch:
         settings = Settings(models_dir=str(keep or scratch), keep_models=keep is not None,
                             runtime_options=options.runtime_options, scratch_dir=scratch)
+        pin_threads(settings.threads)  # the threads the run's workers had, so the numbers are the run's
         others = {k for k in job.result_keys() if k != key}
         fresh = [r for r in Worker(settings).execute(job, others, lambda stage, keys: None) if r["key"] == key]
     if keep is not None:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from cases import KINDS, Case, InvalidCaseError, parse_case, preset_cases, select
 from cases.expectations import DEFAULT_EXPECTATIONS, apply_expectations, load_expectations, versions_of
+from cases.modes import MODES
 from cases.space import PRESET_OPSETS, PRESETS
 from cases.status import is_ok
 from conformance.compare import Tolerance
-from conformance.plan import make_jobs, not_applicable_records, parse_shard, shard_jobs
-from cases.modes import MODES
 from conformance.errors import UsageError
+from conformance.plan import make_jobs, not_applicable_records, parse_shard, shard_jobs
 from conformance.results import ResultsWriter, load_run, make_header, prepare_out_dir, read_results
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS, KNOWN_OPSETS
@@ -151,7 +151,8 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
 
     cases = resolve_cases(options)
     valid = [c for c in cases if not c.invalid_reason()]
-    jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, opsets_of(options))
+    opsets = opsets_of(options)
+    jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, opsets)
     shard_index = 1
     if options.shard:
         shard_index, shard_count = parse_shard(options.shard)
@@ -161,7 +162,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     writer = ResultsWriter(results_path, None if resume else header)
     with writer:
         # Not-applicable records belong to no job: shard 1 alone writes them, so merged shards hold each once.
-        for record in not_applicable_records(cases, options.exporters, opsets_of(options)) if shard_index == 1 else []:
+        for record in not_applicable_records(cases, options.exporters, opsets) if shard_index == 1 else []:
             if record["key"] not in done:
                 writer.write(record)
         work = [(job, {k for k in job.result_keys() if k in done}) for job in jobs]
@@ -197,7 +198,7 @@ def _execute(options, out_dir, work, total, expectations, versions, writer, prog
 
 
 def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, expectations: list, versions: dict, *, jobs: int,
-             timeout: float, logs_dir: Path, progress: bool) -> Counter:
+             timeout: float, logs_dir: Path, progress: bool) -> None:
     """Run (work, keys already done) pairs in isolated workers; write each result, judged, as it comes.
 
     `versions` are the package versions expectations are checked against (cases.expectations.versions_of).
@@ -209,9 +210,6 @@ def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, 
     from conformance.pool import WorkerPool
 
     jobs = max(1, min(jobs, len(work)))
-    # One thread per worker, serial runs too: the thread count changes reduction order in torch and
-    # onnxruntime (GRU outputs moved by an ulp), and numbers must not depend on --jobs or the machine's cores.
-    settings.threads = 1
     if settings.scratch_dir:
         os.makedirs(settings.scratch_dir, exist_ok=True)
     counts: Counter = Counter()
@@ -229,7 +227,6 @@ def run_work(work: list, total: int, settings: Settings, writer: ResultsWriter, 
         finally:
             if settings.scratch_dir:
                 shutil.rmtree(settings.scratch_dir, ignore_errors=True)
-    return counts
 
 
 def _tolerance_override(options: RunOptions) -> Tolerance | None:

@@ -29,7 +29,9 @@ class Settings:
     models_dir: str
     cache_dir: str | None = None
     keep_models: bool = False
-    threads: int = 0
+    # One thread for torch and onnxruntime, serial runs too: the thread count changes reduction order
+    # (GRU outputs moved by an ulp), and numbers must not depend on --jobs or the machine's cores.
+    threads: int = 1
     tolerance: Tolerance | None = None
     runtime_options: dict[str, dict] | None = None
     # Where fresh exports are written before caching; inside the run directory, so a killed worker's
@@ -37,6 +39,16 @@ class Settings:
     scratch_dir: str | None = None
     # Also run eager on CUDA and record how far it is from eager on CPU (the reference stays on CPU).
     eager_cuda: bool = False
+
+
+def pin_threads(threads: int) -> None:
+    """Hold this process's torch (where installed: a corpus run needs none) and OpenMP to `threads`."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
 
 
 class Worker:

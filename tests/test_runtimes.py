@@ -68,14 +68,8 @@ def test_bad_runtime_options_are_clear_errors():
 
 def test_configured_session_runs(tmp_path):
     import numpy as np
-    import onnx
-    from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
-    path = tmp_path / "relu.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    path = relu_model(tmp_path / "relu.onnx")
     runtime = get_runtime("ort-cpu", {"graph_optimization_level": "disable", "intra_op_num_threads": "1"})
     out = runtime.run(str(path), {"x": np.array([-1.0, 2.0], dtype=np.float32)})
     assert out.outputs["y"].tolist() == [0.0, 2.0]

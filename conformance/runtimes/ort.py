@@ -112,7 +112,7 @@ class OrtRuntime(Runtime):
         self.provider = provider
         self.name = name or f"ort:{provider}"
         self.provider_options = provider_options or {}
-        self.threads = 0  # 0: onnxruntime's default; the runner sets 1 per worker when parallel
+        self.threads = 0  # 0: onnxruntime's default; the worker sets its Settings.threads
         self.session_options: dict = {}
         self._record_options()
 
