@@ -15,7 +15,8 @@ import onnxruntime as ort
 from cases import preset_cases, select
 from cases.inputs import make_feeds
 from cases.torch_model import build_module, eager_outputs
-from conformance.compare import TOLERANCES, compare
+from verdict.compare import compare
+from verdict.tolerances import TOLERANCES
 from conformance.plan import make_jobs
 from exporters import DEFAULT_OPSET, EXPORTERS, get_exporter
 
@@ -45,7 +46,7 @@ def main() -> None:
                     actual = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
                 except Exception:
                     continue
-                compare(eager_outputs(job.case, module, feeds), actual, TOLERANCES[job.case.dtype])
+                compare(eager_outputs(job.case, module, feeds), actual, lambda output: TOLERANCES[job.case.dtype])
     print(f"{results} results in {time.perf_counter() - start:.0f}s ({len(jobs)} exports)")
 
 

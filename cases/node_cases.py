@@ -31,6 +31,15 @@ PEEPHOLES = "iof"  # the order of the blocks in an LSTM's P
 ACTIVATION_PARAMETERS = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "ThresholdedRelu": ("alpha",), "Elu": ("alpha",)}
 
 
+# The type of each parameter a node case records (NodeCase.params): what an expectation's "params.<name>"
+# condition is checked against when it is loaded.
+NODE_PARAM_TYPES: dict[str, type] = {
+    "op": str, "input_size": int, "hidden_size": int, "seq_len": int, "batch": int, "dtype": str, "direction": str,
+    "layout": int, "clip": float, "input_forget": int, "linear_before_reset": int, "activations": str,
+    "activation_alpha": str, "activation_beta": str, "peepholes": bool, "sequence_lens": str,
+}
+
+
 @dataclass(frozen=True)
 class Recurrence:
     """What one ONNX recurrent operator's node looks like from outside."""

@@ -1,52 +1,40 @@
 """A slim copy of a run to keep in the repository as the baseline of `diff` and `run --baseline`.
 
-It keeps what a diff reads (keys, coordinates, statuses, a clipped message, the error type, the
-expectation applied, each output's max abs error, the header) and drops the bulk: tracebacks,
-exporter logs, case parameters, per-output statistics, timings.
+It keeps what a diff, a report and the expectations' version checks read: keys and coordinates, the case's
+parameters (kind, packed, dtype and the rest), the opset, the runtime's settings, statuses, a clipped message,
+the error type, the expectation that claimed the result, each output's status and max abs error, the header.
+It drops the bulk: tracebacks, exporter logs, per-output shapes, node placement, timings.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from conformance.errors import UsageError
-from conformance.results import load_run
+import msgspec
 
-KEPT_FIELDS = ("record", "key", "case", "exporter", "dynamic", "runtime", "run_shape", "status", "raw_status", "stage")
+from verdict.errors import UsageError
+from verdict.records import ErrorInfo, ExpectationRef, OutputStats, Result, load_run, write_run
+
 MESSAGE_LIMIT = 200
 
 
-def slim(record: dict) -> dict:
-    kept = {k: record[k] for k in KEPT_FIELDS if k in record}
-    kept["message"] = (record.get("message") or "")[:MESSAGE_LIMIT]
-    if record.get("error"):
-        kept["error"] = {"type": record["error"].get("type")}
-    if record.get("expectation"):
-        kept["expectation"] = {"id": record["expectation"].get("id")}
-    if record.get("outputs"):
-        kept["outputs"] = {name: {"max_abs": stats.get("max_abs")} for name, stats in record["outputs"].items()}
-    return kept
+def slim(record: Result) -> Result:
+    return Result(
+        key=record.key, case=record.case, status=record.status, raw_status=record.raw_status, stage=record.stage,
+        params=record.params, exporter=record.exporter, dynamic=record.dynamic, opset=record.opset, runtime=record.runtime,
+        run_shape=record.run_shape, message=record.message[:MESSAGE_LIMIT],
+        error=ErrorInfo(type=record.error.type, message=record.error.message[:MESSAGE_LIMIT]) if record.error else None,
+        expectation=ExpectationRef(id=record.expectation.id) if record.expectation else None,
+        outputs={name: OutputStats(status=o.status, max_abs=o.max_abs, nonfinite_mismatches=o.nonfinite_mismatches, yardstick=o.yardstick)
+                 for name, o in record.outputs.items()} if record.outputs else None,
+        runtime_options=record.runtime_options, fallback=record.fallback,
+    )
 
 
-def write_baseline(header: dict | None, results: list[dict], path: str | Path) -> Path:
-    path = Path(path)
-    lines = ([header] if header else []) + [slim(r) for r in results]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser("baseline", help="write a slim copy of a run for diffs (e.g. baselines/default.jsonl)")
-    parser.set_defaults(handler=_baseline)
-    parser.add_argument("run", help="results file or run directory")
-    parser.add_argument("-o", "--output", required=True, metavar="BASELINE.jsonl", help="where to write the slim results file")
-
-
-def _baseline(args) -> int:
-    header, results = load_run(args.run)
+def write_baseline(run: str | Path, output: str | Path) -> tuple[Path, int]:
+    """The slim copy of `run` (a results file or run directory) at `output` (.jsonl, or .jsonl.gz); (path, results)."""
+    header, results = load_run(run)
     try:
-        path = write_baseline(header, results, args.output)
+        path = write_run(output, header, [slim(r) for r in results])
     except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
-    print(f"baseline: {path} ({len(results)} results, {path.stat().st_size // 1024} KiB)")
-    return 0
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    return path, len(results)

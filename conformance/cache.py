@@ -1,4 +1,10 @@
-"""Content-addressed export cache: one directory per (case, exporter, mode, opset, exporter versions)."""
+"""Content-addressed export cache: one directory per (case, exporter, mode, opset, exporter versions, suite code).
+
+The key holds a digest of the suite's own code that shapes an exported model (verdict.environment.MODEL_CODE:
+the case and kind definitions, the eager wrapper, the traced inputs, the exporters and the decomposition), so
+an edit of that code, committed or not, misses every entry made before it: a cached model never predates the
+code that is supposed to have made it.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from conformance.results import package_versions
-from exporters.base import ExportResult
+import msgspec
 
-# Bump when the way models are exported changes without a version change upstream.
-EXPORT_FORMAT = 1
+from exporters.base import ExportResult
+from verdict.environment import MODEL_CODE, code_digest, package_versions
 
 
 def default_cache_dir() -> Path:
@@ -23,7 +28,7 @@ def default_cache_dir() -> Path:
 def export_key(job) -> str:
     versions = package_versions()
     payload = {
-        "format": EXPORT_FORMAT,
+        "code": code_digest(MODEL_CODE),
         "case": job.case.params(),
         "exporter": job.exporter,
         "dynamic": job.dynamic,
@@ -43,8 +48,8 @@ class ExportCache:
     def get(self, key: str) -> tuple[ExportResult, Path] | None:
         entry = self._entry(key)
         try:
-            result = ExportResult.from_dict(json.loads((entry / "export.json").read_text()))
-        except (OSError, ValueError, TypeError):
+            result = ExportResult.from_json((entry / "export.json").read_bytes())
+        except (OSError, msgspec.DecodeError):
             return None
         model = entry / "model.onnx"
         if result.ok and not model.exists():
@@ -58,7 +63,7 @@ class ExportCache:
         staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
         if model.exists():
             shutil.copyfile(model, staging / "model.onnx")
-        (staging / "export.json").write_text(json.dumps(result.to_dict()))
+        (staging / "export.json").write_bytes(result.to_json())
         try:
             os.rename(staging, entry)
         except OSError:  # another worker stored the same export first

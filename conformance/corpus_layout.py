@@ -4,6 +4,7 @@
     DIR/expectations.toml                   the expectations that apply, copied at export time
     DIR/test_<name>/model.onnx
     DIR/test_<name>/test_data_set_<i>/input_<n>.pb, output_<n>.pb    one data set per run shape
+                                            (+ oracle_<n>.pb: the fp64 oracle's outputs, fp16/bf16 tests)
 
 Tensors are named as the model's inputs and outputs. Needs onnx and numpy only.
 """
@@ -23,7 +24,7 @@ def data_set_dir(test_dir: Path, index: int) -> Path:
 
 
 def tensor_paths(data_dir: Path, kind: str, count: int) -> list[Path]:
-    """`kind` is "input" or "output"; files are numbered in the order of the model's inputs or outputs."""
+    """`kind` is "input", "output" or "oracle"; files are numbered in the order of the model's inputs or outputs."""
     return [data_dir / f"{kind}_{n}.pb" for n in range(count)]
 
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Callable
+
+from cases import KINDS, InvalidCaseError, parse_case, preset_cases, select
 from cases.case import Case
 from cases.inputs import LENGTH_PATTERNS
 from cases.modes import mode_label
-from conformance.results import result_key
+from cases.space import PRESETS
+from verdict.errors import UsageError
+from verdict.records import Result, RunOptions, result_key
+from verdict.status import Status
 
 
 class Work:
     """What the worker pool runs: one model, judged in every runtime at every run shape.
 
     Subclasses say where the model and the expected outputs come from (`coordinates`, `run_shapes`);
-    this class makes the records' coordinates and keys, so every record starts the same way.
+    this class builds the results (`result`), so every result of a run is made in one place.
     """
 
     runtimes: tuple[str, ...]
@@ -30,17 +36,23 @@ class Work:
     def run_shapes(self) -> list[tuple]:
         raise NotImplementedError
 
-    def base_record(self, runtime: str, run_shape: tuple) -> dict:
-        record = {"record": "result", **self.coordinates(), "runtime": runtime, "run_shape": list(run_shape)}
-        record["key"] = result_key(record)
-        return record
+    def result_key(self, runtime: str, run_shape: tuple) -> str:
+        c = self.coordinates()
+        return result_key(c["case"], c["exporter"], c["dynamic"], c["opset"], runtime, run_shape)
+
+    def result(self, runtime: str, run_shape: tuple, status: Status, stage: str, **fields) -> Result:
+        """The result of this work in `runtime` at `run_shape`, observed `status` (expectations come later)."""
+        fields.setdefault("message", (fields.get("error").message if fields.get("error") else ""))
+        return Result(key=self.result_key(runtime, run_shape), **self.coordinates(), runtime=runtime,
+                      run_shape=list(run_shape), status=status, raw_status=status, stage=stage, **fields)
 
     def result_keys(self, runtime: str | None = None) -> list[str]:
-        return [
-            self.base_record(r, shape)["key"]
-            for r in ((runtime,) if runtime else self.runtimes)
-            for shape in self.run_shapes()
-        ]
+        return [self.result_key(r, shape) for r in ((runtime,) if runtime else self.runtimes) for shape in self.run_shapes()]
+
+    def results_for(self, keys) -> list[tuple[str, tuple]]:
+        """(runtime, run shape) of each of `keys`, in the work's order."""
+        wanted = set(keys)
+        return [(r, shape) for r in self.runtimes for shape in self.run_shapes() if self.result_key(r, shape) in wanted]
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtim
     ]
 
 
-def not_applicable_records(cases: list[Case], exporters: list[str], opsets: list[int]) -> list[dict]:
+def not_applicable_records(cases: list[Case], exporters: list[str], opsets: list[int]) -> list[Result]:
     """Cases torch or the suite cannot build, and the opsets an exporter cannot write, each with the reason."""
     from exporters import EXPORTERS
 
@@ -168,12 +180,40 @@ def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
     return [job for job in jobs if job.key in mine]
 
 
-def not_applicable_record(case: Case, reason: str, *, exporter: str | None = None, opset: int | None = None) -> dict:
-    record = {
-        "record": "result", "case": case.id, "params": case.params(),
-        "exporter": exporter, "dynamic": None, "opset": opset, "runtime": None, "run_shape": None,
-        "status": "NOT_APPLICABLE", "raw_status": "NOT_APPLICABLE", "stage": "case", "error": None, "message": reason,
-        "expectation": None,
-    }
-    record["key"] = result_key(record)
-    return record
+def not_applicable_record(case: Case, reason: str, *, exporter: str | None = None, opset: int | None = None) -> Result:
+    return Result(key=result_key(case.id, exporter, None, opset, None, None), case=case.id, params=case.params(), exporter=exporter,
+                  opset=opset, status=Status.NOT_APPLICABLE, raw_status=Status.NOT_APPLICABLE, stage="case", message=reason)
+
+
+def resolve_cases(options: RunOptions) -> list[Case]:
+    unknown_kinds = [k for k in options.kinds if k not in KINDS]
+    if unknown_kinds:
+        raise UsageError(f"unknown kind {unknown_kinds[0]!r}; choose from {', '.join(KINDS)}")
+    if options.cases:
+        try:
+            cases = [parse_case(spec) for spec in options.cases]
+        except InvalidCaseError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        if options.preset not in PRESETS:
+            raise UsageError(f"unknown preset {options.preset!r}; choose from {', '.join(PRESETS)}")
+        cases = preset_cases(options.preset)
+    return select(cases, options.select, options.kinds)
+
+
+def in_selection(options: RunOptions) -> Callable[[Result], bool]:
+    """Whether a result (of another run) is one these options would produce: its case selected, and its exporter,
+    shape mode, opset and runtime among those that ran. What diff uses to tell a lost result from one not asked for."""
+    try:
+        case_ids = {case.id for case in resolve_cases(options)}
+    except UsageError:
+        case_ids = set()
+
+    def covers(result: Result) -> bool:
+        return (result.case in case_ids
+                and result.exporter in (None, *(options.exporters or ()))
+                and result.opset in (None, *(options.opsets or ()))
+                and (result.dynamic is None or mode_label(result.dynamic) in (options.modes or ()))
+                and result.runtime in (None, *(options.runtimes or ())))
+
+    return covers

@@ -3,6 +3,8 @@
 Each worker runs Jobs and reports, before each risky stage, the result keys that stage decides.
 If the worker dies (segfault, abort) or outlives the stage timeout, exactly those results become
 CRASH / TIMEOUT, the worker is replaced, and the rest of the job is resubmitted; the parent never dies.
+If the suite's own code raises in the worker, the stage's results become SUITE_ERROR (the traceback in
+them and in the worker's log) and the rest of the job is resubmitted likewise.
 """
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterable
 
-from cases.status import Status
 from conformance.plan import Work
-from conformance.worker import Settings, Worker, finish_record, pin_threads
+from conformance.worker import Settings, Worker, pin_threads
+from verdict.records import ErrorInfo, Result, error_info
+from verdict.status import Status
 
 STDERR_TAIL_LINES = 20
 
@@ -42,9 +45,10 @@ def _worker_main(conn, log_path: str, settings: Settings) -> None:
         try:
             for record in worker.execute(job, skip, notify):
                 conn.send(("result", record))
-        except Exception as exc:  # a bug of the suite itself: report it, keep the worker alive
-            from exporters.base import error_info
+        except Exception as exc:  # the suite's own code raised: say so loudly, keep the worker alive
+            import traceback
 
+            traceback.print_exception(exc, file=sys.stderr)
             conn.send(("error", error_info(exc)))
         conn.send(("done",))
 
@@ -115,7 +119,7 @@ class WorkerPool:
             slot.conn.close()
         slot.process, slot.conn = None, None
 
-    def run(self, work: Iterable[tuple[Work, set[str]]], emit: Callable[[dict], None]) -> None:
+    def run(self, work: Iterable[tuple[Work, set[str]]], emit: Callable[[Result], None]) -> None:
         """Run every (job, keys already done) pair; call emit(record) for each raw result as it comes."""
         pending = deque(work)
         try:
@@ -151,10 +155,13 @@ class WorkerPool:
                 if kind == "stage":
                     slot.stage, slot.stage_keys, slot.stage_started = message[1], message[2], time.monotonic()
                 elif kind == "result":
-                    slot.skip.add(message[1]["key"])
+                    slot.skip.add(message[1].key)
                     emit(message[1])
                 elif kind == "error":
-                    self._fail_remaining(slot, Status.CRASH, "suite error: " + message[1]["message"], emit, message[1])
+                    error = message[1]
+                    detail = f"the suite's own code failed during {slot.stage}: {error.type}: {error.message}"
+                    self._fail_stage(slot, Status.SUITE_ERROR, detail, pending, emit, error)
+                    return
                 elif kind == "done":
                     slot.job = None
                     return
@@ -169,32 +176,18 @@ class WorkerPool:
             self._kill(slot)
             self._fail_stage(slot, Status.TIMEOUT, detail, pending, emit)
 
-    def _fail_stage(self, slot: _Slot, status: Status, detail: str, pending: deque, emit) -> None:
+    def _fail_stage(self, slot: _Slot, status: Status, detail: str, pending: deque, emit, error: ErrorInfo | None = None) -> None:
         """The stage's results fail; the rest of the job goes back to the queue for a fresh worker."""
-        error = {"type": status.value, "message": detail, "text": detail + "\n--- last worker output ---\n" + _tail(slot.log_path)}
+        text = (error.text + "\n" if error else "") + detail + "\n--- last worker output ---\n" + _tail(slot.log_path)
+        error = ErrorInfo(type=error.type if error else status.value, message=detail, text=text)
         job = slot.job
         keys = [k for k in (slot.stage_keys or job.result_keys()) if k not in slot.skip]
-        for record in _records_for(job, keys):
-            emit(finish_record(record, status, slot.stage, error=error))
-            slot.skip.add(record["key"])
+        for runtime, shape in job.results_for(keys):
+            result = job.result(runtime, shape, status, slot.stage, error=error, message=detail)
+            emit(result)
+            slot.skip.add(result.key)
         self._kill(slot)
         slot.job = None
         if any(k not in slot.skip for k in job.result_keys()):
             pending.appendleft((job, set(slot.skip)))
-
-    def _fail_remaining(self, slot: _Slot, status: Status, detail: str, emit, error: dict) -> None:
-        keys = [k for k in slot.job.result_keys() if k not in slot.skip]
-        for record in _records_for(slot.job, keys):
-            emit(finish_record(record, status, slot.stage, error=error))
-            slot.skip.add(record["key"])
-
-
-def _records_for(job: Work, keys: list[str]) -> list[dict]:
-    wanted = set(keys)
-    return [
-        record
-        for runtime in job.runtimes
-        for shape in job.run_shapes()
-        if (record := job.base_record(runtime, shape))["key"] in wanted
-    ]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 
 from reports.kinds import kind_label, kind_of, kind_order
+from verdict.records import Result
+from verdict.status import Status
 
 # Histogram bins: one per decade of max abs error, exact zeros and non-finite values apart.
 LOWEST_DECADE, HIGHEST_DECADE = -12, 2
@@ -33,7 +35,7 @@ def _histograms(samples: list[tuple[str, float, str]]) -> list[dict]:
     return [{"name": name, "bins": bins, "max": max(b["ok"] + b["bad"] + b["info"] for b in bins)} for name, bins in by_output.items()]
 
 
-def error_histograms(results: list[dict]) -> list[dict]:
+def error_histograms(results: list[Result]) -> list[dict]:
     """Per kind (node cases by op), then per runtime, then per output: how many compared results fall in each decade of max abs error.
 
     Outputs are named as each record names them (output, h_n, c_n; Y, Y_h, Y_c for node cases), so every
@@ -48,16 +50,17 @@ def error_histograms(results: list[dict]) -> list[dict]:
     return [group for group in groups if group["rows"]]
 
 
-def _runtime_rows(results: list[dict]) -> list[dict]:
+def _runtime_rows(results: list[Result]) -> list[dict]:
     samples: dict[str, list[tuple[str, float, str]]] = {}
     eager: dict[tuple, dict] = {}
     for record in results:
-        for name, stats in (record.get("outputs") or {}).items():
-            if (stats or {}).get("max_abs") is not None:
-                verdict = "ok" if stats.get("status") == "PASS" else "bad"
-                samples.setdefault(record.get("runtime") or "?", []).append((name, stats["max_abs"], verdict))
-        if record.get("eager_cuda_max_abs"):
-            eager[(record["case"], tuple(record.get("run_shape") or ()))] = record["eager_cuda_max_abs"]
+        for name, stats in (record.outputs or {}).items():
+            value = _shown_error(stats)
+            if value is not None:
+                verdict = "ok" if stats.status == Status.PASS else "bad"
+                samples.setdefault(record.runtime or "?", []).append((name, value, verdict))
+        if record.eager_cuda_max_abs:
+            eager[(record.case, tuple(record.run_shape or ()))] = record.eager_cuda_max_abs
     rows = [{"label": runtime, "histograms": _histograms(found)} for runtime, found in sorted(samples.items())]
     if eager:
         found = [(name, value, "info") for differences in eager.values() for name, value in differences.items()]
@@ -65,16 +68,21 @@ def _runtime_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
-def error_bars(record: dict) -> list[dict]:
+def _shown_error(stats) -> float | None:
+    """An output's max abs error as charted: infinite where a non-finite value differed."""
+    return float("inf") if stats.nonfinite_mismatches else stats.max_abs
+
+
+def error_bars(record: Result) -> list[dict]:
     """One bar per output: height on a log scale from 1e-12 to 1e2, red where the output failed."""
     span = HIGHEST_DECADE - LOWEST_DECADE
     bars = []
-    for name, stats in (record.get("outputs") or {}).items():
-        value = (stats or {}).get("max_abs")
+    for name, stats in (record.outputs or {}).items():
+        value = _shown_error(stats)
         if value is None:
             continue
         fraction = 0.0 if value == 0 else 1.0 if not math.isfinite(value) else min(max((math.log10(value) - LOWEST_DECADE) / span, 0.02), 1.0)
-        bars.append({"name": name, "value": value, "fraction": fraction, "ok": stats.get("status") == "PASS"})
+        bars.append({"name": name, "value": value, "fraction": fraction, "ok": stats.status == Status.PASS})
     return bars
 
 

@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from cases.modes import mode_label
-from cases.status import Status
 from reports.kinds import is_packed, kind_of
+from verdict.records import Result
+from verdict.status import Status, is_failure, observed
 
 # Messages often go on with per-case context (the traced values, the graph); the head names the bug.
 SIGNATURE_CHARS = 160
@@ -33,23 +34,22 @@ def normalise(message: str) -> str:
     return " ".join(message.split())[:SIGNATURE_CHARS]
 
 
-def signature(record: dict) -> tuple[str, str, str]:
-    error = record.get("error") or {}
-    kind = error.get("type") or record.get("raw_status") or record["status"]
-    return record.get("stage") or "", kind, normalise(error.get("message") or record.get("message") or "")
+def signature(record: Result) -> tuple[str, str, str]:
+    kind = record.error.type if record.error else observed(record).value
+    return record.stage, kind, normalise((record.error.message if record.error else "") or record.message)
 
 
-def coordinates(record: dict) -> dict[str, object]:
+def coordinates(record: Result) -> dict[str, object]:
     """The fields a cluster is described by: the case parameters and where the result ran."""
-    shape = record.get("run_shape")
-    export_shape = [(record.get("params") or {}).get(k) for k in ("seq_len", "batch")]
+    shape = record.run_shape
+    export_shape = [record.params.get(k) for k in ("seq_len", "batch")]
     return {
-        "exporter": record.get("exporter"),
-        "mode": mode_label(record.get("dynamic")),
-        "runtime": record.get("runtime"),
+        "exporter": record.exporter,
+        "mode": mode_label(record.dynamic),
+        "runtime": record.runtime,
         "run shape": "x".join(map(str, shape)) if shape else None,
-        "at export shape": shape == export_shape,
-        **(record.get("params") or {}),
+        "at export shape": shape is not None and list(shape[:2]) == export_shape,
+        **record.params,
         "kind": kind_of(record),  # derived where older records and node cases lack it
         "packed": is_packed(record),
     }
@@ -61,7 +61,7 @@ class Cluster:
     kind: str
     pattern: str
     expected: bool
-    records: list[dict] = field(default_factory=list)
+    records: list[Result] = field(default_factory=list)
     constant: list[str] = field(default_factory=list)  # "proj_size=3": the axes that select this cluster
     varying: list[str] = field(default_factory=list)  # "num_layers: 1, 2": the axes it spans
     links: list[dict] = field(default_factory=list)  # the expectations (with upstream links) that claimed it
@@ -72,7 +72,7 @@ class Cluster:
 
     @property
     def statuses(self) -> str:
-        return ", ".join(f"{s} {n}" for s, n in Counter(r["raw_status"] for r in self.records).most_common())
+        return ", ".join(f"{s} {n}" for s, n in Counter(observed(r).value for r in self.records).most_common())
 
 
 def _describe_axes(cluster: Cluster, run_values: dict[str, set]) -> None:
@@ -91,22 +91,22 @@ def _describe_axes(cluster: Cluster, run_values: dict[str, set]) -> None:
             cluster.varying.append(f"{name}: {', '.join(map(str, sorted(seen, key=str)))}")
 
 
-def failure_clusters(results: list[dict]) -> list[Cluster]:
+def failure_clusters(results: list[Result]) -> list[Cluster]:
     """Unexpected failures first, then expected ones (XFAIL); each group by size, largest first."""
-    failures = [r for r in results if r.get("raw_status", r["status"]) not in (Status.PASS.value, Status.SKIPPED.value, Status.NOT_APPLICABLE.value)]
+    failures = [r for r in results if is_failure(r)]
     clusters: dict[tuple, Cluster] = {}
     for record in failures:
-        expected = record["status"] == Status.XFAIL.value
+        expected = record.status == Status.XFAIL
         key = (expected, *signature(record))
         cluster = clusters.setdefault(key, Cluster(*key[1:], expected=expected))
         cluster.records.append(record)
     run_values: dict[str, set] = {}
     for record in results:
-        if record["status"] != Status.NOT_APPLICABLE.value:
+        if record.status != Status.NOT_APPLICABLE:
             for name, value in coordinates(record).items():
                 run_values.setdefault(name, set()).add(value)
     for cluster in clusters.values():
         _describe_axes(cluster, run_values)
-        expectations = {r["expectation"]["id"]: r["expectation"] for r in cluster.records if r.get("expectation")}
+        expectations = {r.expectation.id: r.expectation for r in cluster.records if r.expectation}
         cluster.links = list(expectations.values())
     return sorted(clusters.values(), key=lambda c: (c.expected, -c.count, c.stage, c.kind, c.pattern))

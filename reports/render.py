@@ -9,15 +9,17 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+import msgspec
+
 from cases.modes import mode_label
-from cases.status import DISPLAY_ORDER, FAILURE_STATUSES, OK_STATUSES, Status
 from reports.charts import EAGER_CUDA_LABEL, error_bars, error_histograms
 from reports.clusters import failure_clusters
 from reports.kinds import NODE_PREFIX, is_packed, kind_label, kind_of, kind_order
 from reports.trend import trend_view
+from verdict.records import Header, Result
+from verdict.status import DISPLAY_ORDER, OK_STATUSES, Status, did_not_run, is_failure, is_ok, observed, observed_pass
 
 TEXT_LIMIT = 4000
-FAILURES = {s.value for s in FAILURE_STATUSES}
 UNBOUNDED = 1e308  # sorts a non-finite error last; JSON has no infinity
 # The report is written beside the results file it shows, so the command names it relative to there.
 REPRO_COMMAND = "python -m conformance repro results.jsonl {key}"
@@ -32,12 +34,13 @@ STATUS_CLASS = {
     "FALLBACK": "fallback",
     "CRASH": "crash",
     "TIMEOUT": "crash",
+    "SUITE_ERROR": "crash",
 }
 SHORT = {
     "PASS": "pass", "XFAIL": "xfail", "XPASS": "XPASS", "SKIPPED": "skip", "NOT_APPLICABLE": "n/a",
     "NUMERIC_MISMATCH": "num", "SHAPE_MISMATCH": "shape", "DTYPE_MISMATCH": "dtype",
     "OUTPUT_COUNT_MISMATCH": "count", "EXPORT_ERROR": "export", "INVALID_MODEL": "invalid",
-    "LOAD_ERROR": "load", "RUN_ERROR": "run", "CRASH": "CRASH", "TIMEOUT": "TIME", "FALLBACK": "fallbk",
+    "LOAD_ERROR": "load", "RUN_ERROR": "run", "CRASH": "CRASH", "TIMEOUT": "TIME", "FALLBACK": "fallbk", "SUITE_ERROR": "SUITE",
 }
 
 
@@ -46,10 +49,10 @@ def _clip(text: str | None, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n…({len(text) - limit} more characters in results.jsonl)"
 
 
-def _mode(record: dict, per_opset: bool = False) -> str:
+def _mode(record: Result, per_opset: bool = False) -> str:
     """The shape mode, with the opset where a run swept several: then each opset is a column of its own."""
-    label = mode_label(record.get("dynamic"))
-    return f"{label} · opset {record.get('opset')}" if per_opset else label
+    label = mode_label(record.dynamic)
+    return f"{label} · opset {record.opset}" if per_opset else label
 
 
 def worst(statuses) -> str:
@@ -62,6 +65,7 @@ def _gpu_text(gpus: list) -> str:
 
 
 def environment_rows(header: dict) -> list[tuple[str, str]]:
+    """`header`: the run's Header as plain data."""
     """What a reader needs to reproduce the run: versions, the onnxruntime build, the machine, the suite commit, the command."""
     rows = [(name, version or "not installed") for name, version in (header.get("versions") or {}).items()]
     rows.append(("onnxruntime build", "; ".join(dict.fromkeys(_onnxruntime_build(run) for run in header.get("merged_from") or [header]))))
@@ -85,11 +89,11 @@ def environment_rows(header: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def repro_command(record: dict) -> str | None:
+def repro_command(record: Result) -> str | None:
     """The command that re-runs a failure (expected or not) through the suite; the report sits beside results.jsonl."""
-    if record.get("raw_status", record["status"]) not in FAILURES or not record.get("key"):
+    if not is_failure(record):
         return None
-    return REPRO_COMMAND.format(key=shlex.quote(record["key"]))
+    return REPRO_COMMAND.format(key=shlex.quote(record.key))
 
 
 def _sci(value) -> str:
@@ -118,91 +122,89 @@ class _Texts:
         return self._index[text]
 
 
-def _timings(record: dict) -> str:
-    t = record.get("timings") or {}
+def _timings(record: Result) -> str:
+    t = record.timings
     export = f"{t['export_s']:.2f}" + (" (c)" if t.get("export_cached") else "") if isinstance(t.get("export_s"), (int, float)) else "–"
     return " / ".join([export, *(f"{t[k]:.3f}" if isinstance(t.get(k), (int, float)) else "–" for k in ("load_s", "run_s"))])
 
 
-def _details(record: dict, texts: _Texts) -> dict:
+def _details(record: Result, texts: _Texts) -> dict:
     """What a result's details show, as display-ready strings."""
     lines = []
-    if record.get("expectation"):
-        lines.append(["expected because", record["expectation"].get("reason") or ""])
-    outputs = record.get("outputs") or {}
-    oracle = record.get("oracle_max_abs") or {}
-    tolerance = record.get("tolerance") or {}
-    if outputs and tolerance:
-        lines.append(["tolerance", f"rtol {tolerance.get('rtol')}, atol {tolerance.get('atol')}"])
-    if record.get("eager_cuda_max_abs"):
-        lines.append(["torch eager on CUDA vs on CPU, max abs", ", ".join(f"{n} {_sci(v)}" for n, v in record["eager_cuda_max_abs"].items())])
-    elif record.get("eager_cuda_error"):
-        lines.append(["torch eager on CUDA failed", record["eager_cuda_error"]])
-    if record.get("runtime_options"):
-        lines.append(["runtime options", _compact_json(record["runtime_options"])])
-    if record.get("providers"):
-        lines.append(["providers", ", ".join(record["providers"])])
-    if record.get("placement"):
-        lines.append(["node placement", _compact_json(record["placement"])])
-    export = record.get("export") or {}
+    if record.expectation:
+        claim = "expected because" if record.status in (Status.XFAIL, Status.XPASS) else f"claimed by {record.expectation.id}, which does not explain it"
+        lines.append([claim, record.expectation.reason])
+    if record.eager_cuda_max_abs:
+        lines.append(["torch eager on CUDA vs on CPU, max abs", ", ".join(f"{n} {_sci(v)}" for n, v in record.eager_cuda_max_abs.items())])
+    elif record.eager_cuda_error:
+        lines.append(["torch eager on CUDA failed", record.eager_cuda_error])
+    if record.runtime_options:
+        lines.append(["runtime options", _compact_json(record.runtime_options)])
+    if record.providers:
+        lines.append(["providers", ", ".join(record.providers)])
+    if record.placement:
+        lines.append(["node placement", _compact_json(record.placement)])
+    export = record.export
     if export:
-        lines.append(["export", f"opset {export.get('opset')}, {'cached' if export.get('cached') else 'fresh'}, ops {_compact_json(export.get('ops') or {})}"])
+        lines.append(["export", f"opset {export.opset}, {'cached' if export.cached else 'fresh'}, ops {_compact_json(export.ops)}"])
     details: dict = {"lines": lines}
-    if outputs:
+    if record.outputs:
         details["outputs"] = [
-            [name, _shape(o.get("expected_shape")), _shape(o.get("actual_shape")), o.get("expected_dtype") or "–", o.get("actual_dtype") or "–",
-             _sci(o.get("max_abs")), _sci(o.get("max_rel")), _sci(o.get("mismatch_fraction")), _sci(o.get("atol_to_pass")), _sci(oracle.get(name))]
-            for name, o in outputs.items() if o
+            [name, _shape(o.expected_shape), _shape(o.actual_shape), o.expected_dtype or "–", o.actual_dtype or "–",
+             "fp64 oracle" if o.yardstick == "oracle" else "torch eager",
+             f"{o.tolerance.rtol:g} / {o.tolerance.atol:g}" if o.tolerance else "–",
+             _sci(o.max_abs), _sci(o.max_rel), _sci(o.mismatch_fraction), str(o.nonfinite_mismatches), _sci(o.atol_to_pass),
+             _sci(o.oracle_max_abs), _sci(o.eager_oracle_max_abs)]
+            for name, o in record.outputs.items()
         ]
-    error = record.get("error") or {}
-    if error.get("text"):
-        details["error"] = [error.get("type") or "", texts.add(_clip(error["text"]))]
-    if export.get("log"):
-        details["log"] = texts.add(_clip(export["log"][-TEXT_LIMIT:]))
+    if record.error and record.error.text:
+        details["error"] = [record.error.type, texts.add(_clip(record.error.text))]
+    if export and export.log:
+        details["log"] = texts.add(_clip(export.log[-TEXT_LIMIT:]))
     return details
 
 
-def result_row(record: dict, texts: _Texts, per_opset: bool = False) -> dict:
+def result_row(record: Result, texts: _Texts, per_opset: bool = False) -> dict:
     """One row of the results table, drawn by the page's script (as text, never as markup); its details are built when opened."""
     bars = error_bars(record)
-    expectation = record.get("expectation") or {}
-    timings = record.get("timings") or {}
+    expectation = record.expectation
+    explained = record.status in (Status.XFAIL, Status.XPASS)
     return {
-        "status": record["status"], "raw_status": record.get("raw_status", record["status"]), "case": record["case"], "kind": kind_of(record),
-        "exporter": record["exporter"], "mode": _mode(record, per_opset), "runtime": record["runtime"], "shape": _shape(record.get("run_shape")),
-        "stage": record.get("stage") or "", "message": record.get("message") or "",
-        "expectation": [expectation.get("id") or "", expectation.get("link") or ""] if expectation else None,
+        "status": record.status.value, "raw_status": observed(record).value, "case": record.case, "kind": kind_of(record),
+        "exporter": record.exporter, "mode": _mode(record, per_opset), "runtime": record.runtime, "shape": _shape(record.run_shape),
+        "stage": record.stage, "message": record.message,
+        "expectation": [expectation.id, expectation.link, "expected" if explained else "claimed by"] if expectation else None,
         "bars": [[b["name"], _sci(b["value"]), round(b["fraction"], 3), b["ok"]] for b in bars],
         "max_abs": max((b["value"] if math.isfinite(b["value"]) else UNBOUNDED for b in bars), default=None),
-        "timings": _timings(record), "export_s": timings.get("export_s"),
+        "timings": _timings(record), "export_s": record.timings.get("export_s"),
         "repro": repro_command(record), "details": _details(record, texts),
     }
 
 
-def what_works(results: list[dict], per_opset: bool = False) -> dict:
+def what_works(results: list[Result], per_opset: bool = False) -> dict:
     """Kind (dense / packed apart where a run has packed batches) × exporter × mode rows, one column per runtime.
 
     A cell counts the results that ran (SKIPPED and NOT_APPLICABLE did not) and those observed passing:
     PASS, and XPASS (passed where a failure was expected); XFAIL is a known failure, not a pass.
     """
     any_packed = any(is_packed(r) for r in results)
-    runtimes = sorted({r["runtime"] for r in results if r["status"] != Status.NOT_APPLICABLE.value})
+    runtimes = sorted({r.runtime for r in results if r.status != Status.NOT_APPLICABLE})
     rows: dict[tuple, dict] = {}
     for r in results:
-        if r["status"] == Status.NOT_APPLICABLE.value:
+        if r.status == Status.NOT_APPLICABLE:
             continue
         kind = kind_of(r)
         batches = ("packed" if is_packed(r) else "dense") if any_packed and not kind.startswith(NODE_PREFIX) else ""
         mode = _mode(r, per_opset)
-        row = rows.setdefault((kind_order(kind), batches, r["exporter"], mode),
-                              {"kind": kind, "label": kind_label(kind), "batches": batches, "exporter": r["exporter"], "mode": mode, "cells": {}})
-        cell = row["cells"].setdefault(r["runtime"], {"ran": 0, "passed": 0, "xfail": 0, "skipped": 0})
-        if r["status"] != Status.SKIPPED.value:
-            cell["ran"] += 1
-            cell["passed"] += r.get("raw_status", r["status"]) == Status.PASS.value
-            cell["xfail"] += r["status"] == Status.XFAIL.value
-        else:
+        row = rows.setdefault((kind_order(kind), batches, r.exporter, mode),
+                              {"kind": kind, "label": kind_label(kind), "batches": batches, "exporter": r.exporter, "mode": mode, "cells": {}})
+        cell = row["cells"].setdefault(r.runtime, {"ran": 0, "passed": 0, "xfail": 0, "skipped": 0})
+        if did_not_run(r):
             cell["skipped"] += 1
+        else:
+            cell["ran"] += 1
+            cell["passed"] += observed_pass(r)
+            cell["xfail"] += r.status == Status.XFAIL
     for row in rows.values():
         for cell in row["cells"].values():
             cell["class"] = ("skipped" if not cell["ran"] else "pass" if cell["passed"] == cell["ran"]
@@ -222,21 +224,23 @@ def _onnxruntime_build(run: dict) -> str:
     return providers
 
 
-def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
-    """Everything the report template shows. `diff`: a conformance.diff.RunDiff to embed."""
-    applicable = [r for r in results if r["status"] != Status.NOT_APPLICABLE.value]
-    not_applicable = [r for r in results if r["status"] == Status.NOT_APPLICABLE.value]
-    per_opset = len({r.get("opset") for r in applicable}) > 1
-    columns = sorted({(r["exporter"], _mode(r, per_opset), r["runtime"]) for r in applicable})
-    applicable.sort(key=lambda r: (SEVERITY.get(r["status"], 99), r["case"], r["exporter"], _mode(r, per_opset), r["runtime"]))
-    cells: dict[tuple, list[dict]] = defaultdict(list)
+def build_view(header: Header | None, results: list[Result], diff=None, usage=None) -> dict:
+    """Everything the report template shows. `diff`: a conformance.diff.RunDiff to embed; `usage`: the expectations'
+    verdict.expectations.usage in this run."""
+    applicable = [r for r in results if r.status != Status.NOT_APPLICABLE]
+    not_applicable = [r for r in results if r.status == Status.NOT_APPLICABLE]
+    per_opset = len({r.opset for r in applicable}) > 1
+    columns = sorted({(r.exporter, _mode(r, per_opset), r.runtime) for r in applicable}, key=lambda c: tuple(map(str, c)))
+    applicable.sort(key=lambda r: (SEVERITY.get(r.status.value, 99), r.case, str(r.exporter), _mode(r, per_opset), str(r.runtime)))
+    cells: dict[tuple, list[Result]] = defaultdict(list)
     case_kinds: dict[str, str] = {}
     texts = _Texts()
     rows = []
-    for index, r in enumerate(applicable):
-        r["_anchor"] = f"r{index}"  # the row's place in the embedded data: the script draws it on demand
-        case_kinds.setdefault(r["case"], kind_of(r))
-        cells[(r["case"], r["exporter"], _mode(r, per_opset), r["runtime"])].append(r)
+    # Each result's place in the embedded data: the script draws its row on demand.
+    anchors = {r.key: f"r{index}" for index, r in enumerate(applicable)}
+    for r in applicable:
+        case_kinds.setdefault(r.case, kind_of(r))
+        cells[(r.case, r.exporter, _mode(r, per_opset), r.runtime)].append(r)
         rows.append(result_row(r, texts, per_opset))
     matrix = []
     for kind in sorted(set(case_kinds.values()), key=kind_order):
@@ -248,27 +252,29 @@ def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
                 if not records:
                     row.append(None)
                     continue
-                status = worst(r["status"] for r in records)
-                tip = "; ".join(f"{'x'.join(map(str, r['run_shape']))}: {r['status']}" for r in records)
+                status = worst(r.status.value for r in records)
+                tip = "; ".join(f"{'x'.join(map(str, r.run_shape or []))}: {r.status.value}" for r in records)
                 row.append({"status": status, "records": records, "tip": f"{case_id} {' '.join(column)} — {tip}"})
             matrix_rows.append((case_id, row))
         matrix.append({"kind": kind, "label": kind_label(kind), "rows": matrix_rows})
-    counts = Counter(r["status"] for r in results)
+    counts = Counter(r.status.value for r in results)
     expectations = {}
     for r in results:
-        if r.get("expectation"):
-            entry = expectations.setdefault(r["expectation"]["id"], {**r["expectation"], "XFAIL": 0, "XPASS": 0})
-            entry[r["status"]] = entry.get(r["status"], 0) + 1
+        if r.expectation:
+            entry = expectations.setdefault(r.expectation.id, {**msgspec.to_builtins(r.expectation), "XFAIL": 0, "XPASS": 0, "other": 0})
+            entry[r.status.value if r.status in (Status.XFAIL, Status.XPASS) else "other"] += 1
     clusters = failure_clusters(applicable)
-    header = header or {}
+    plain = msgspec.to_builtins(header) if header else {}
     return {
-        "header": header,
-        "environment": environment_rows(header),
-        "shard": (header.get("options") or {}).get("shard"),
-        "merged_from": header.get("merged_from") or [],
+        "header": plain,
+        "environment": environment_rows(plain),
+        "shard": header.options.shard if header else None,
+        "merged_from": plain.get("merged_from") or [],
         "diff": diff,
-        "repro_commands": {r["key"]: row["repro"] for r, row in zip(applicable, rows) if row["repro"] and "key" in r},
-        "anchors": {r["key"]: r["_anchor"] for r in applicable if "key" in r},
+        "unused_expectations": [u for u in usage or [] if u.state == "stale"],
+        "out_of_scope_expectations": [u for u in usage or [] if u.state == "out of scope"],
+        "repro_commands": {r.key: row["repro"] for r, row in zip(applicable, rows) if row["repro"]},
+        "anchors": anchors,
         "cluster_groups": [
             ("Unexpected failures", [c for c in clusters if not c.expected]),
             ("Expected failures (XFAIL: known upstream issues)", [c for c in clusters if c.expected]),
@@ -278,15 +284,15 @@ def build_view(header: dict | None, results: list[dict], diff=None) -> dict:
         "what_works": what_works(results, per_opset),
         "total": len(results),
         "counts": [(s.value, counts[s.value]) for s in DISPLAY_ORDER if counts[s.value]],
-        "unexpected": sum(n for s, n in counts.items() if Status(s) not in OK_STATUSES),
+        "unexpected": sum(not is_ok(r) for r in results),
         "columns": columns,
         "matrix": matrix,
-        "data": {"severity": SEVERITY, "css": STATUS_CLASS, "rows": rows, "texts": texts.texts},
+        "data": {"severity": SEVERITY, "css": STATUS_CLASS, "ok": sorted(s.value for s in OK_STATUSES), "rows": rows, "texts": texts.texts},
         "not_applicable": not_applicable,
         "expectations": list(expectations.values()),
         "kinds": [(g["kind"], g["label"]) for g in matrix],
-        "exporters": sorted({c[0] for c in columns}),
-        "runtimes": sorted({c[2] for c in columns}),
+        "exporters": sorted({str(c[0]) for c in columns}),
+        "runtimes": sorted({str(c[2]) for c in columns}),
         "statuses": [s.value for s in DISPLAY_ORDER if counts[s.value]],
     }
 
@@ -307,13 +313,13 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(header: dict | None, results: list[dict], diff=None) -> str:
-    return _environment().get_template("report.html.j2").render(**build_view(header, results, diff))
+def render_html(header: Header | None, results: list[Result], diff=None, usage=None) -> str:
+    return _environment().get_template("report.html.j2").render(**build_view(header, results, diff, usage))
 
 
-def render_report(header: dict | None, results: list[dict], path: str | Path, *, diff=None) -> Path:
+def render_report(header: Header | None, results: list[Result], path: str | Path, *, diff=None, usage=None) -> Path:
     path = Path(path)
-    path.write_text(render_html(header, results, diff), encoding="utf-8")
+    path.write_text(render_html(header, results, diff, usage), encoding="utf-8")
     return path
 
 
@@ -324,7 +330,7 @@ def render_diff(diff, path: str | Path) -> Path:
     return path
 
 
-def render_trend(runs: list[tuple[str, dict, list[dict]]], path: str | Path) -> Path:
+def render_trend(runs: list[tuple[str, Header, list[Result]]], path: str | Path) -> Path:
     """runs: (label, header, results), oldest first."""
     path = Path(path)
     path.write_text(_environment().get_template("trend.html.j2").render(**trend_view(runs)), encoding="utf-8")

@@ -18,7 +18,16 @@ def run_cli(*args, cwd=ROOT, timeout=600, env=None):
 
 
 def read_jsonl(path):
+    """The lines of a results file as plain JSON: what another tool reading the file sees."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def read_results(out):
+    """(header, results) of a run directory or results file, typed (verdict.records)."""
+    from verdict.records import read_run
+
+    out = Path(out)
+    return read_run(out / "results.jsonl" if out.is_dir() else out)
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +40,5 @@ def smoke_run(tmp_path_factory, cache_dir):
     """One real smoke run through the CLI, shared by the end-to-end and conformance tests."""
     out = tmp_path_factory.mktemp("smoke")
     proc = run_cli("run", "--preset", "smoke", "--out", out, "--cache-dir", cache_dir, "--overwrite")
-    records = read_jsonl(out / "results.jsonl")
-    return {"proc": proc, "out": out, "header": records[0], "results": records[1:]}
+    header, results = read_results(out)
+    return {"proc": proc, "out": out, "header": header, "results": results}

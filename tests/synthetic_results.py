@@ -3,7 +3,8 @@
 The structure, statuses, error texts and exporter logs follow a real `run --preset smoke` (tracebacks of
 ~9,000 characters for TorchScript's projection refusal, ~1,300 for onnxruntime's Reshape failure, Dynamo logs of
 ~1,700-3,200 characters), spread over the four kinds, packed batches and ONNX node cases, so the report's size
-and load time can be measured at the scale of a `full` preset.
+and load time can be measured at the scale of a `full` preset. They are written as a schema-1 file was (plain
+dicts) and read through the schema upgrade, which this also exercises.
 """
 from __future__ import annotations
 
@@ -131,7 +132,15 @@ def _module_cases(kind: str, count: int):
         yield case, params
 
 
-def synthetic_results(cases_per_kind: int = 22, node_cases: int = 12) -> tuple[dict, list[dict]]:
+def synthetic_results(cases_per_kind: int = 22, node_cases: int = 12):
+    """(header, results), typed (verdict.records), upgraded from schema 1."""
+    from verdict.records import header_from_builtins, result_from_builtins
+
+    header, results = synthetic_v1_results(cases_per_kind, node_cases)
+    return header_from_builtins(header), [result_from_builtins(r, 1) for r in results]
+
+
+def synthetic_v1_results(cases_per_kind: int = 22, node_cases: int = 12) -> tuple[dict, list[dict]]:
     """(header, results): 36 results per module case (2 exporters x 2 modes x 3 runtimes x 3 run shapes) plus node cases."""
     results, number = [], 0
     for kind in OUTPUTS:

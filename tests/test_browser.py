@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from records_helpers import plain_header, typed
 from synthetic_results import synthetic_results
 
 from reports import render_report
@@ -61,9 +62,9 @@ def test_report_loads_without_errors_and_fits_a_laptop_screen(smoke_run, open_pa
 def test_matrix_has_one_cell_per_configuration_and_column(smoke_run, open_page):
     open_, _ = open_page
     page = open_(smoke_run["out"] / "report.html")
-    applicable = [r for r in smoke_run["results"] if r["status"] != "NOT_APPLICABLE"]
-    columns = {(r["exporter"], "dynamic" if r["dynamic"] else "static", r["runtime"]) for r in applicable}
-    cases = {r["case"] for r in applicable}
+    applicable = [r for r in smoke_run["results"] if r.status != "NOT_APPLICABLE"]
+    columns = {(r.exporter, "dynamic" if r.dynamic else "static", r.runtime) for r in applicable}
+    cases = {r.case for r in applicable}
     assert page.locator("#matrix th.col").count() == len(columns)
     assert page.locator("#matrix tr[data-case]").count() == len(cases)
     assert page.locator("#matrix td.cell").count() == len(cases) * len(columns)
@@ -72,7 +73,7 @@ def test_matrix_has_one_cell_per_configuration_and_column(smoke_run, open_page):
 def test_filters_change_what_is_visible(smoke_run, open_page):
     open_, problems = open_page
     page = open_(smoke_run["out"] / "report.html")
-    applicable = [r for r in smoke_run["results"] if r["status"] != "NOT_APPLICABLE"]
+    applicable = [r for r in smoke_run["results"] if r.status != "NOT_APPLICABLE"]
     page_size = 100  # the results table draws one page of rows at a time
 
     def shown_count(expected):
@@ -83,12 +84,12 @@ def test_filters_change_what_is_visible(smoke_run, open_page):
 
     page.select_option("#f-exporter", "torchscript")
     shown = visible(page, "#results tr.result", "exporter")
-    assert set(shown) == {"torchscript"} and len(shown) == shown_count(sum(r["exporter"] == "torchscript" for r in applicable))
+    assert set(shown) == {"torchscript"} and len(shown) == shown_count(sum(r.exporter == "torchscript" for r in applicable))
     assert page.locator("#matrix td.cell.dim").count() == page.locator('#matrix td.cell:not([data-exporter="torchscript"])').count()
 
     page.select_option("#f-exporter", "")
     page.locator('.summary .badge[data-status="XFAIL"]').click()
-    xfails = sum(r["status"] == "XFAIL" for r in applicable)
+    xfails = sum(r.status == "XFAIL" for r in applicable)
     assert Counter(visible(page, "#results tr.result", "status")) == {"XFAIL": shown_count(xfails)}
 
     page.select_option("#f-status", "")
@@ -147,7 +148,7 @@ def large_report(tmp_path_factory):
     """A report of a `full`-sized run (>= 3,000 results across kinds, packed batches and node cases)."""
     header, results = synthetic_results()
     path = render_report(header, results, tmp_path_factory.mktemp("large") / "report.html")
-    return {"path": path, "results": [r for r in results if r["status"] != "NOT_APPLICABLE"]}
+    return {"path": path, "results": [r for r in results if r.status != "NOT_APPLICABLE"]}
 
 
 def test_a_full_sized_report_opens_with_one_page_of_rows(large_report, open_page, record_property):
@@ -170,7 +171,7 @@ def test_kind_filter_narrows_every_section(large_report, open_page):
     open_, problems = open_page
     page = open_(large_report["path"])
     page.select_option("#f-kind", "gru")
-    gru = [r for r in large_report["results"] if (r.get("params") or {}).get("kind") == "gru"]
+    gru = [r for r in large_report["results"] if r.params.get("kind") == "gru"]
     assert page.inner_text("#f-count") == f"{len(gru)} results match"
     assert set(visible(page, "#results tr.result", "kind")) == {"gru"}
     assert set(visible(page, "#matrix tr[data-case]", "kind")) == {"gru"} and set(visible(page, "#works tr[data-kind]", "kind")) == {"gru"}
@@ -201,13 +202,13 @@ def test_text_from_results_goes_into_the_page_as_text(open_page, tmp_path):
     """Messages, errors, logs and links come from the tools under test: the script inserts them as text, never as markup."""
     open_, problems = open_page
     evil = "<img src=x onerror=alert(1)><script>alert(2)</script>"
-    record = {"record": "result", "case": "L1" + evil, "params": {"kind": "gru" + evil}, "exporter": "torchscript" + evil, "dynamic": False,
-              "opset": 18, "runtime": "ort-cpu" + evil, "run_shape": [5, 3], "key": "k" + evil, "status": "XFAIL", "raw_status": "RUN_ERROR",
-              "stage": "run" + evil, "message": evil, "timings": {}, "providers": [evil], "placement": {evil: evil},
-              "error": {"type": evil, "message": evil, "text": evil}, "export": {"opset": 18, "ops": {evil: 1}, "log": evil},
-              "expectation": {"id": evil, "reason": evil, "link": "javascript:alert(3)"},
-              "outputs": {evil: {"max_abs": 1.0, "status": "NUMERIC_MISMATCH", "expected_dtype": evil}}}
-    path = render_report({"command": evil}, [record], tmp_path / "report.html")
+    record = typed({"case": "L1" + evil, "params": {"kind": "gru" + evil}, "exporter": "torchscript" + evil, "dynamic": False,
+                    "opset": 18, "runtime": "ort-cpu" + evil, "run_shape": [5, 3], "key": "k" + evil, "status": "XFAIL", "raw_status": "RUN_ERROR",
+                    "stage": "run" + evil, "message": evil, "providers": [evil], "placement": {evil: {evil: 1}},
+                    "error": {"type": evil, "message": evil, "text": evil}, "export": {"status": "PASS", "opset": 18, "ops": {evil: 1}, "log": evil},
+                    "expectation": {"id": evil, "reason": evil, "link": "javascript:alert(3)"},
+                    "outputs": {evil: {"max_abs": 1.0, "status": "NUMERIC_MISMATCH", "expected_dtype": evil}}})
+    path = render_report(plain_header(command=evil), [record], tmp_path / "report.html")
     dialogs = []
     page = open_(path)
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

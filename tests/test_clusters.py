@@ -1,18 +1,20 @@
 """Failure clusters: one line per underlying bug, with the axes that select it and its upstream link."""
+from records_helpers import typed
+
 from reports import render_html
 from reports.clusters import failure_clusters, normalise
+from verdict.records import ExpectationRef
 
 EXPECTATION = {"id": "torchscript-lstm-projection", "reason": "no projections", "link": "https://github.com/o/r/issues/621"}
 
 
 def failure(case, params, status="EXPORT_ERROR", stage="export", kind="SymbolicValueError", message="", exporter="torchscript",
             runtime="ort-cpu", expectation=None):
-    return {
-        "record": "result", "case": case, "params": params, "exporter": exporter, "dynamic": False, "opset": 18,
-        "runtime": runtime, "run_shape": [5, 3], "key": f"{case}|{exporter}|static|18|{runtime}|5x3",
+    return typed({
+        "case": case, "params": params, "exporter": exporter, "dynamic": False, "opset": 18, "runtime": runtime, "run_shape": [5, 3],
         "status": "XFAIL" if expectation else status, "raw_status": status, "stage": stage,
-        "error": {"type": kind, "message": message, "text": message}, "message": message, "expectation": expectation,
-    }
+        "error": {"type": kind, "message": message, "text": message} if kind else None, "message": message, "expectation": expectation,
+    })
 
 
 def params(**fields):
@@ -38,7 +40,6 @@ def test_one_exporter_bug_over_many_cases_is_one_cluster_with_its_axes_and_link(
         for layers in (1, 2) for bi in ("uni", "bi") for runtime in ("ort-cpu", "reference")
     ]
     results += [failure("L1-uni-noproj", params(), status="PASS", stage="compare", kind=None, exporter="dynamo")]
-    results[-1]["error"] = None
     clusters = failure_clusters(results)
     assert len(clusters) == 1
     cluster = clusters[0]
@@ -46,7 +47,7 @@ def test_one_exporter_bug_over_many_cases_is_one_cluster_with_its_axes_and_link(
     assert "exporter=torchscript" in cluster.constant and "proj_size=3" in cluster.constant
     assert "num_layers: 1, 2" in cluster.varying and "runtime: ort-cpu, reference" in cluster.varying
     assert not any(axis.startswith("seq_len") for axis in cluster.constant + cluster.varying)  # the same in the whole run
-    assert cluster.links == [EXPECTATION]
+    assert cluster.links == [ExpectationRef(**EXPECTATION)]
 
 
 def test_unexpected_failures_come_before_expected_ones_and_different_errors_split():
@@ -56,7 +57,6 @@ def test_unexpected_failures_come_before_expected_ones_and_different_errors_spli
         failure("C", params(), status="RUN_ERROR", stage="run", kind="InvalidArgument", message="bad dims"),
         failure("D", params(), status="NUMERIC_MISMATCH", stage="compare", kind=None, message="output: max abs 0.01"),
     ]
-    results[3]["error"] = None
     clusters = failure_clusters(results)
     assert [c.expected for c in clusters] == [False, False, False, True]
     assert {c.kind for c in clusters[:3]} == {"Fail", "InvalidArgument", "NUMERIC_MISMATCH"}
@@ -67,7 +67,7 @@ def test_report_shows_clusters_in_their_groups():
     results = [failure(f"C{i}", params(num_layers=i), message=f"boom {i}", kind="RuntimeError", status="RUN_ERROR", stage="run")
                for i in (1, 2, 3)]
     results.append(failure("X", params(), message="known", expectation=EXPECTATION))
-    html = render_html({}, results)
+    html = render_html(None, results)
     section = html.split('id="clusters"')[1].split('id="matrix-section"')[0]
     unexpected, expected = section.split("Expected failures (XFAIL")
     assert "Unexpected failures (3 results in 1 clusters)" in unexpected and "boom N" in unexpected

@@ -5,8 +5,7 @@ Each test reads its results from the shared smoke run and maps their statuses to
 import pytest
 
 from cases import preset_cases
-from cases.status import DISPLAY_ORDER
-from conformance.outcomes import FAIL, SKIP, XFAIL, outcome
+from verdict.status import DISPLAY_ORDER, PYTEST_FAIL as FAIL, PYTEST_SKIP as SKIP, PYTEST_XFAIL as XFAIL, pytest_outcome as outcome
 from cases.modes import MODES
 from conformance.runner import DEFAULT_RUNTIMES
 from exporters import EXPORTERS
@@ -27,15 +26,15 @@ PARAMS = [
 def test_conformance(smoke_run, case_id, exporter, mode, runtime):
     records = [
         r for r in smoke_run["results"]
-        if (r["case"], r["exporter"], "dynamic" if r["dynamic"] else "static", r["runtime"]) == (case_id, exporter, mode, runtime)
+        if (r.case, r.exporter, "dynamic" if r.dynamic else "static", r.runtime) == (case_id, exporter, mode, runtime)
     ]
     assert records, "no result recorded"
-    worst = min(records, key=lambda r: SEVERITY[r["status"]])
-    detail = f"{worst['status']} at run shape {worst['run_shape']} ({worst['stage']}): {worst['message'][:160]}"
-    verdict = outcome(worst["status"])
+    worst = min(records, key=lambda r: SEVERITY[r.status])
+    detail = f"{worst.status.value} at run shape {worst.run_shape} ({worst.stage}): {worst.message[:160]}"
+    verdict = outcome(worst.status)
     if verdict == SKIP:
         pytest.skip(detail)
     if verdict == XFAIL:
-        pytest.xfail(f"{detail} — {worst['expectation']['link']}")
+        pytest.xfail(f"{detail} — {worst.expectation.link}")
     if verdict == FAIL:
         pytest.fail(detail, pytrace=False)

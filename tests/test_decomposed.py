@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cases.case import Case
-from cases.status import Status
+from verdict.status import Status
 from exporters import EXPORTERS, get_exporter
 from exporters.decomposed import ProjectedLSTM, decompose
 from conftest import read_jsonl, run_cli

@@ -1,33 +1,36 @@
 """The run header's environment, diff between runs, the slim baseline, and run --baseline."""
-import json
 import os
 
-from conftest import read_jsonl, run_cli
+import msgspec
+from conftest import read_jsonl, read_results, run_cli
+from records_helpers import header as make_test_header
+from records_helpers import result as make_result
 
 from conformance.baseline import slim, write_baseline
 from conformance.diff import diff_runs, format_text
-from conformance.results import load_run
-from conformance.results import make_header, onnxruntime_build
 from conformance.runner import finish
+from verdict.environment import onnxruntime_build
+from verdict.expectations import load_expectations
+from verdict.records import OutputStats, Run, RunOptions, load_run, make_header, planned_of, write_run
 
-HEADER = {"record": "header", "started": "2026-01-01T00:00:00+00:00", "versions": {"torch": "2.13.0", "onnxruntime": "1.32.0"},
-          "options": {"opset": 18}, "git_commit": "abc"}
+HEADER = make_test_header(preset="smoke", cases=["num_layers=1"], opsets=[18])
 
 
 def result(case="A", status="PASS", raw=None, errors=(1e-7, 5e-8, 6e-8), dtype="float32", runtime="ort-cpu", message="",
            expectation=None):
-    record = {
-        "record": "result", "case": case, "params": {"dtype": dtype}, "exporter": "torchscript", "dynamic": False, "opset": 18,
-        "runtime": runtime, "run_shape": [5, 3], "status": status, "raw_status": raw or status, "stage": "compare",
-        "message": message, "error": None, "expectation": {"id": expectation} if expectation else None,
-        "outputs": {name: {"max_abs": e, "status": "PASS"} for name, e in zip(("output", "h_n", "c_n"), errors)} if errors else None,
-    }
-    record["key"] = f"{case}|torchscript|static|18|{runtime}|5x3"
+    record = make_result(status, raw, case=case, runtime=runtime, message=message, expectation=expectation, params={"dtype": dtype})
+    if errors:
+        record.outputs = {name: OutputStats(max_abs=e) for name, e in zip(("output", "h_n", "c_n"), errors)}
     return record
 
 
+def run(results, header=HEADER):
+    """A run that planned exactly its results."""
+    return Run(msgspec.structs.replace(header, planned=planned_of(r.key for r in results)), results)
+
+
 def diff(base, new, **kwargs):
-    return diff_runs((HEADER, base), (HEADER, new), **kwargs)
+    return diff_runs(run(base), run(new), **kwargs)
 
 
 def keys(changes):
@@ -89,25 +92,60 @@ def test_an_exact_zero_becoming_rounding_noise_is_not_drift():
     assert keys(d.drift) == ["A"]
 
 
-def test_added_and_removed_results_and_environment_changes_are_listed():
-    new_header = {**HEADER, "versions": {"torch": "2.13.0", "onnxruntime": "1.33.0"}}
-    d = diff_runs((HEADER, [result("A"), result("B")]), (new_header, [result("A"), result("C", "RUN_ERROR", errors=None)]))
-    assert keys(d.new_failures) == ["C"] and keys(d.removed) == ["B"] and d.added == 1
-    assert d.environment == [("versions.onnxruntime", "1.32.0", "1.33.0")]
-    assert d.exit_code == 0  # a failing new result was never ok: the run's own exit code reports it
+def test_a_new_failure_fails_the_diff_and_environment_changes_are_listed():
+    new_header = msgspec.structs.replace(HEADER, versions={**HEADER.versions, "onnxruntime": "1.99.0"})
+    d = diff_runs(run([result("A")]), run([result("A"), result("C", "RUN_ERROR", errors=None)], new_header))
+    assert keys(d.new_failures) == ["C"] and d.added == 1
+    assert ("versions.onnxruntime", HEADER.versions["onnxruntime"], "1.99.0") in d.environment
+    assert d.exit_code == 1
     text = format_text(d)
-    assert "versions.onnxruntime: 1.32.0 → 1.33.0" in text and "New results that fail" in text
+    assert f"versions.onnxruntime: {HEADER.versions['onnxruntime']} → 1.99.0" in text and "New results that fail" in text
 
 
-def _write(path, header, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *records]))
-    return path
+def test_results_lost_from_the_same_selection_fail_the_diff():
+    """B is in the baseline and in what the new run selected, but not in it: lost. A result of a runtime the new run did not
+    run is merely not selected."""
+    base = [result("L1-uni-noproj-sf-bias-h0-fp32"), result("L1-uni-noproj-sf-bias-noh0-fp32"),
+            result("L1-uni-noproj-sf-bias-h0-fp32", runtime="reference")]
+    new_header = make_test_header(preset="default", opsets=[18])
+    d = diff_runs(run(base, new_header), run(base[:1], new_header))
+    assert keys(d.lost) == ["L1-uni-noproj-sf-bias-noh0-fp32"] and keys(d.removed) == ["L1-uni-noproj-sf-bias-h0-fp32"]
+    assert d.exit_code == 1 and "1 lost" in d.summary()
+
+
+def test_a_new_run_short_of_its_plan_fails_the_diff():
+    full = run([result("A"), result("B")])
+    cut = Run(full.header, full.results[:1])
+    d = diff_runs(full, cut)
+    assert d.incomplete == "1 of the 2 planned results are here" and d.exit_code == 1
+    assert "INCOMPLETE" in d.summary()
+
+
+def test_a_suite_failure_in_the_new_run_exits_3():
+    d = diff([result("A")], [result("A", "SUITE_ERROR", errors=None)])
+    assert d.exit_code == 3
+
+
+def test_a_stale_expectation_is_listed(tmp_path):
+    """An entry whose conditions this run covers, one by one, yet that claims nothing: the diff names it."""
+    stale = tmp_path / "expectations.toml"
+    stale.write_text('[[expectation]]\nid = "never"\nwhen = { case = "L1-uni-noproj-sf-bias-h0-fp32", runtime = "ort-cpu", '
+                     'dynamic = true }\nstatuses = ["RUN_ERROR"]\nreason = "r"\nlink = "https://example.com"\n')
+    new = [result("L1-uni-noproj-sf-bias-h0-fp32"), make_result(case="L1-uni-noproj-sf-bias-h0-fp32", runtime="reference", dynamic=True)]
+    d = diff_runs(run(new), run(new), expectations=load_expectations(stale))
+    assert [u.id for u in d.unused] == ["never"] and "retire it" in d.unused[0].why
+    assert "Expectations that matched nothing in the new run: 1\n  never:" in format_text(d)
+    assert d.exit_code == 0  # only --strict-expectations fails on it
+
+
+def _write(path, records, header=HEADER):
+    return write_run(path, msgspec.structs.replace(header, planned=planned_of(r.key for r in records)), records)
 
 
 def test_cli_diff_exit_codes_text_and_html(tmp_path):
-    base = _write(tmp_path / "base.jsonl", HEADER, [result("A"), result("B")])
-    same = _write(tmp_path / "same.jsonl", HEADER, [result("A"), result("B")])
-    worse = _write(tmp_path / "worse.jsonl", HEADER, [result("A", "RUN_ERROR", errors=None, message="boom <b>"), result("B")])
+    base = _write(tmp_path / "base.jsonl", [result("A"), result("B")])
+    same = _write(tmp_path / "same.jsonl", [result("A"), result("B")])
+    worse = _write(tmp_path / "worse.jsonl", [result("A", "RUN_ERROR", errors=None, message="boom <b>"), result("B")])
     proc = run_cli("diff", base, same)
     assert proc.returncode == 0, proc.stderr
     assert "0 regressions" in proc.stdout
@@ -122,53 +160,71 @@ def test_cli_diff_exit_codes_text_and_html(tmp_path):
     assert proc.returncode == 2 and "--drift-factor" in proc.stderr
 
 
-def test_slim_baseline_keeps_what_diff_reads(smoke_run, tmp_path):
+def test_slim_baseline_keeps_what_diff_and_report_read(smoke_run, tmp_path):
+    path, count = write_baseline(smoke_run["out"], tmp_path / "baseline.jsonl")
     header, results = load_run(smoke_run["out"])
-    path = write_baseline(header, results, tmp_path / "baseline.jsonl")
+    assert count == len(results)
     assert path.stat().st_size < (smoke_run["out"] / "results.jsonl").stat().st_size / 4
     slim_results = read_jsonl(path)[1:]
-    assert all("text" not in (r.get("error") or {}) and "log" not in (r.get("export") or {}) for r in slim_results)
-    d = diff_runs(load_run(path), (header, results))
-    assert not (d.regressions or d.fixes or d.status_changes or d.drift or d.new_failures or d.removed or d.added)
-    passing = next(r for r in results if r["status"] == "PASS")
-    assert slim(passing)["outputs"]["output"]["max_abs"] == passing["outputs"]["output"]["max_abs"]
+    assert all("text" not in (r.get("error") or {}) and "export" not in r for r in slim_results)
+    d = diff_runs(load_run(path), Run(header, results))
+    assert not (d.regressions or d.fixes or d.status_changes or d.drift or d.new_failures or d.removed or d.lost or d.added)
+    passing = next(r for r in results if r.status == "PASS")
+    kept = slim(passing)
+    assert kept.outputs["output"].max_abs == passing.outputs["output"].max_abs
+    # What reports and diffs need: kind, packed, dtype (the drift floor), opset.
+    assert kept.params == passing.params and kept.opset == passing.opset and kept.runtime_options == passing.runtime_options
+    gru = next(r for r in load_run(path).results if r.params.get("kind") == "gru")
+    assert gru.params["dtype"] == "float32" and gru.params["packed"] is False
+
+
+def test_a_compressed_baseline_reads_the_same(smoke_run, tmp_path):
+    plain, _ = write_baseline(smoke_run["out"], tmp_path / "baseline.jsonl")
+    packed, _ = write_baseline(smoke_run["out"], tmp_path / "baseline.jsonl.gz")
+    assert packed.stat().st_size < plain.stat().st_size / 3
+    assert load_run(packed) == load_run(plain)
 
 
 def test_run_report_embeds_the_diff_against_a_baseline(smoke_run, tmp_path):
     header, results = load_run(smoke_run["out"])
-    passing = next(r for r in results if r["status"] == "PASS")
+    passing = next(r for r in results if r.status == "PASS")
     # A baseline in which one result passed that this run (as doctored here) fails.
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    doctored = [{**r, "status": "RUN_ERROR", "raw_status": "RUN_ERROR"} if r["key"] == passing["key"] else r for r in results]
-    _write(run_dir / "results.jsonl", header, doctored)
-    baseline = write_baseline(header, results, tmp_path / "baseline.jsonl")
-    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", str(baseline))
+    doctored = [msgspec.structs.replace(r, status="RUN_ERROR", raw_status="RUN_ERROR") if r.key == passing.key else r for r in results]
+    write_run(run_dir / "results.jsonl", header, doctored)
+    baseline, _ = write_baseline(smoke_run["out"], tmp_path / "baseline.jsonl")
+    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", msgspec.structs.replace(header.options, baseline=str(baseline)))
     assert summary.exit_code == 1
     html = (run_dir / "report.html").read_text()
     assert "Changes since the baseline" in html and "Regressions (was ok, now fails): 1" in html
-    assert passing["key"] in html.split('id="changes"')[1].split('id="clusters"')[0]
+    assert passing.key in html.split('id="changes"')[1].split('id="clusters"')[0]
 
 
 def test_run_with_only_upstream_fixes_exits_0_and_the_report_names_the_expectation(smoke_run, tmp_path):
+    from verdict.records import ExpectationRef
+
     header, results = load_run(smoke_run["out"])
-    passing = [r for r in results if r["status"] == "PASS"][:2]
-    fixed, stale = passing[0]["key"], passing[1]["key"]
-    claim = {"id": "time-axis", "reason": "r", "link": "https://example.org"}
+    passing = [r for r in results if r.status == "PASS"][:2]
+    fixed, stale = passing[0].key, passing[1].key
+    claim = ExpectationRef(id="time-axis", reason="r", link="https://example.org")
     # This run: both now pass where an expectation still claims a failure (XPASS).
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    doctored = [{**r, "status": "XPASS", "expectation": claim} if r["key"] in (fixed, stale) else r for r in results]
-    _write(run_dir / "results.jsonl", header, doctored)
+    doctored = [msgspec.structs.replace(r, status="XPASS", expectation=claim) if r.key in (fixed, stale) else r for r in results]
+    write_run(run_dir / "results.jsonl", header, doctored)
     # The baseline had the first as an expected failure, the second as a pass.
     baseline = tmp_path / "baseline.jsonl"
-    _write(baseline, header, [{**r, "status": "XFAIL", "raw_status": "RUN_ERROR", "expectation": claim} if r["key"] == fixed else r
-                              for r in results])
-    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", str(baseline))
+    options = msgspec.structs.replace(header.options, baseline=str(baseline))
+
+    def expected_failure(r):
+        return msgspec.structs.replace(r, status="XFAIL", raw_status="RUN_ERROR", expectation=claim)
+
+    write_run(baseline, header, [expected_failure(r) if r.key == fixed else r for r in results])
+    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", options)
     assert summary.exit_code == 1  # the second XPASS is no upstream fix: an expectation was added that never held
-    _write(baseline, header, [{**r, "status": "XFAIL", "raw_status": "RUN_ERROR", "expectation": claim} if r["key"] in (fixed, stale) else r
-                              for r in results])
-    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", str(baseline))
+    write_run(baseline, header, [expected_failure(r) if r.key in (fixed, stale) else r for r in results])
+    summary = finish(run_dir / "results.jsonl", run_dir / "report.html", options)
     assert summary.exit_code == 0 and summary.counts["XPASS"] == 2
     html = (run_dir / "report.html").read_text()
     badge = html.split('id="diff-badge"')[1].split("</a>")[0]
@@ -177,9 +233,9 @@ def test_run_with_only_upstream_fixes_exits_0_and_the_report_names_the_expectati
 
 
 def test_diff_page_lists_expectations_to_retire(tmp_path):
-    base = _write(tmp_path / "base.jsonl", HEADER, [xfail("A"), result("B")])
-    new = _write(tmp_path / "new.jsonl", {**HEADER, "versions": {"torch": "2.15.0"}},
-                 [result("A", "XPASS", "PASS", expectation="time-axis"), result("B")])
+    base = _write(tmp_path / "base.jsonl", [xfail("A"), result("B")])
+    new = _write(tmp_path / "new.jsonl", [result("A", "XPASS", "PASS", expectation="time-axis"), result("B")],
+                 msgspec.structs.replace(HEADER, versions={**HEADER.versions, "torch": "2.15.0"}))
     proc = run_cli("diff", base, new, "-o", tmp_path / "diff.html")
     assert proc.returncode == 0, proc.stderr
     assert "0 regressions" in proc.stdout and "1 upstream fixes (1 expectations to retire)" in proc.stdout
@@ -195,10 +251,10 @@ def test_run_refuses_a_missing_baseline_before_any_work(tmp_path):
 
 def test_run_header_records_the_environment_the_report_shows(smoke_run):
     header = smoke_run["header"]
-    assert header["command"].startswith("python -m conformance run --preset smoke")
-    assert header["onnxruntime_build"] == onnxruntime_build(header["versions"], header["onnxruntime_providers"])
-    assert isinstance(header["platform"]["gpus"], list) and header["platform"]["cpu"]
-    assert {"git_commit", "git_dirty"} <= set(header) and header["options"]["shard"] is None
+    assert header.command.startswith("python -m conformance run --preset smoke")
+    assert header.onnxruntime_build == onnxruntime_build(header.versions, header.onnxruntime_providers)
+    assert isinstance(header.platform.gpus, list) and header.platform.cpu
+    assert header.git_commit and header.options.shard is None and header.suite_digest
     report = (smoke_run["out"] / "report.html").read_text()
     for label in ("onnxruntime build", "CPU", "GPU", "suite commit", "command"):
         assert f"<dt>{label}</dt>" in report
@@ -215,6 +271,5 @@ def test_gpu_name_and_driver_come_from_nvidia_smi(tmp_path, monkeypatch):
     fake.write_text("#!/bin/sh\necho 'NVIDIA H100 80GB HBM3, 550.54.15'\necho 'NVIDIA A10, 535.1'\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    assert make_header({})["platform"]["gpus"] == [
-        {"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15"}, {"name": "NVIDIA A10", "driver": "535.1"},
-    ]
+    gpus = make_header(RunOptions()).platform.gpus
+    assert [(g.name, g.driver) for g in gpus] == [("NVIDIA H100 80GB HBM3", "550.54.15"), ("NVIDIA A10", "535.1")]

@@ -95,7 +95,7 @@ def test_failing_export_restores_the_hook(tmp_path, monkeypatch):
     before = vars(_registration.ONNXRegistry)["from_torchlib"]
     monkeypatch.setattr(_core, "export", broken_export)
     result = DynamoExporter().export(STATIC, str(tmp_path / "m.onnx"), dynamic=False)
-    assert result.status == "EXPORT_ERROR" and result.error["message"] == "planted exporter failure"
+    assert result.status == "EXPORT_ERROR" and result.error.message == "planted exporter failure"
     assert vars(_registration.ONNXRegistry)["from_torchlib"] is before
 
 

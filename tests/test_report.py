@@ -3,20 +3,21 @@ import re
 import subprocess
 import sys
 
+import msgspec
+from records_helpers import plain_header, typed
+from synthetic_results import synthetic_results
+
 from reports import render_html, render_report
 from reports.kinds import kind_of
 from reports.render import what_works
-from synthetic_results import synthetic_results
+from verdict.records import Header
 
-HEADER = {"record": "header", "versions": {"torch": "2.13.0"}, "platform": {"cpu": "test cpu"}, "command": "x"}
+HEADER = plain_header()
 
 
 def result(case="L1-uni-noproj-sf-bias-h0-fp32", status="PASS", runtime="ort-cpu", shape=(5, 3), **extra):
-    return {
-        "record": "result", "case": case, "params": {}, "exporter": "torchscript", "dynamic": False, "opset": 18,
-        "runtime": runtime, "run_shape": list(shape), "status": status, "raw_status": status, "stage": "compare",
-        "error": None, "message": "", "outputs": None, "timings": {}, "expectation": None, **extra,
-    }
+    return typed({"case": case, "params": {}, "exporter": "torchscript", "dynamic": False, "opset": 18, "runtime": runtime,
+                  "run_shape": list(shape) if shape else None, "status": status, **extra})
 
 
 def embedded_data(html: str) -> dict:
@@ -84,7 +85,7 @@ def test_a_full_sized_report_stays_small(tmp_path):
     html = path.read_text(encoding="utf-8")
     print(f"\n{len(results)} results: report {path.stat().st_size / 1e6:.2f} MB")
     assert path.stat().st_size < 10e6
-    assert len(embedded_data(html)["rows"]) == sum(r["status"] != "NOT_APPLICABLE" for r in results)
+    assert len(embedded_data(html)["rows"]) == sum(r.status != "NOT_APPLICABLE" for r in results)
     assert html.count("<details") == 0 and html.count('class="result"') == 0  # drawn on demand, not pre-rendered
 
 
@@ -95,7 +96,7 @@ def test_cell_shows_worst_status_over_run_shapes():
 
 def test_not_applicable_cases_are_listed():
     na = result(case="L1-uni-proj8-sf-bias-h0-fp32", status="NOT_APPLICABLE", message="torch rejects proj_size >= hidden_size",
-                exporter=None, runtime=None, run_shape=None)
+                exporter=None, runtime=None, shape=None, stage="case")
     html = render_html(HEADER, [result(), na])
     assert "Not applicable (1)" in html and "torch rejects proj_size &gt;= hidden_size" in html
 
@@ -106,11 +107,11 @@ def test_expectation_links_are_shown():
     html = render_html(HEADER, [xfail])
     assert 'href="https://github.com/o/r/issues/1"' in html
     [row] = embedded_data(html)["rows"]
-    assert row["raw_status"] == "EXPORT_ERROR" and row["expectation"] == ["e1", "https://github.com/o/r/issues/1"]
+    assert row["raw_status"] == "EXPORT_ERROR" and row["expectation"] == ["e1", "https://github.com/o/r/issues/1", "expected"]
 
 
 def test_reports_do_not_import_torch():
-    code = "import sys, reports, conformance.results, conformance.runtimes, conformance.compare; print('torch' in sys.modules)"
+    code = "import sys, reports, verdict.records, verdict.compare, verdict.expectations, conformance.runtimes; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -118,8 +119,8 @@ def test_reports_do_not_import_torch():
 def compared(runtime, max_abs, status="PASS", **extra):
     stats = {"expected_shape": [5, 3, 8], "actual_shape": [5, 3, 8], "expected_dtype": "float32", "actual_dtype": "float32",
              "max_abs": max_abs, "max_rel": max_abs, "mismatch_fraction": 0.0, "atol_to_pass": 0.0, "status": status}
-    return result(runtime=runtime, status=status, outputs={name: stats for name in ("output", "h_n", "c_n")},
-                  tolerance={"rtol": 1e-4, "atol": 1e-5}, **extra)
+    stats["tolerance"] = {"rtol": 1e-4, "atol": 1e-5}
+    return result(runtime=runtime, status=status, outputs={name: stats for name in ("output", "h_n", "c_n")}, **extra)
 
 
 def test_error_distribution_has_a_row_per_runtime_and_one_for_eager_on_cuda():
@@ -156,7 +157,8 @@ def test_error_distribution_has_every_output_of_every_kind_and_node_case():
 
 
 def test_corpus_run_names_the_versions_its_models_were_exported_with():
-    header = {**HEADER, "corpus_exported": {"versions": {"torch": "2.13.0", "onnx": "1.23.2", "onnxscript": "0.7.2"}, "started": "then"}}
+    exported = plain_header(started="then", versions={"torch": "2.13.0", "onnx": "1.23.2", "onnxscript": "0.7.2"})
+    header = msgspec.structs.replace(HEADER, source="corpus", corpus_exported=exported)
     assert "torch 2.13.0, onnx 1.23.2, onnxscript 0.7.2 (corpus made then)" in render_html(header, [result()])
 
 

@@ -3,7 +3,10 @@ CPU onnxruntime its results stand beside (its own CPU EP, or the CPU machine's p
 import html
 import re
 
+import msgspec
+
 from reports.render import environment_rows, render_html
+from verdict.records import Header
 
 CPU_RUN = {"versions": {"onnxruntime": "1.32.0", "onnxruntime-gpu": None},
            "onnxruntime_build": "CPU", "onnxruntime_providers": ["CPUExecutionProvider"]}
@@ -30,7 +33,8 @@ def test_a_merge_of_a_gpu_and_a_cpu_machine_names_both_builds_in_the_report():
     merged = {**GPU_RUN, "merged_from": [{**GPU_RUN, "path": "gpu"}, {**CPU_RUN, "path": "cpu"}, {**CPU_RUN, "path": "cpu2"}]}
     row = build_row(merged)
     assert row.count("onnxruntime-gpu 1.31.1") == 1 and row.count("CPU: onnxruntime 1.32.0") == 1
-    page = html.unescape(render_html(merged, []))
+    header = msgspec.convert({"record": "header", "schema": 2, "started": "", "command": "", "options": {}, **merged}, Header)
+    page = html.unescape(render_html(header, []))
     shown = re.search(r"<dt>onnxruntime build</dt><dd>(.*?)</dd>", page).group(1)
     assert shown == row
 

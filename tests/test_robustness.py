@@ -1,24 +1,36 @@
-"""Crash and hang isolation, resume after kill -9, parallel determinism, export cache."""
+"""Crash and hang isolation, the suite's own failures, resume after kill -9, parallel determinism, export cache."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import msgspec
 import pytest
 
-from conftest import ROOT, read_jsonl, run_cli
+from conftest import ROOT, read_results, run_cli
+from verdict.records import write_run
 
 ONE_CASE = ["--case", "num_layers=1", "--exporters", "torchscript", "--modes", "static", "--no-progress"]
-VOLATILE = {"timings", "export", "providers", "placement"}
+PLANTED = ROOT / "tests" / "planted"
 
 
 def results(out):
-    return read_jsonl(out / "results.jsonl")[1:]
+    return read_results(out).results
 
 
 def by_runtime(records):
-    return {r["runtime"]: r for r in records}
+    return {r.runtime: r for r in records}
+
+
+def stable(record):
+    """A result without what differs between two runs of the same thing (timings, the cache, the profile)."""
+    return msgspec.structs.replace(record, timings={}, export=None, providers=[], placement={})
+
+
+def planted(fault):
+    return {"PYTHONPATH": os.pathsep.join([str(PLANTED), str(ROOT), os.environ.get("PYTHONPATH", "")]), "LSTM_CONFORMANCE_PLANT": fault}
 
 
 def test_aborting_runtime_is_a_crash_and_the_run_goes_on(tmp_path, cache_dir):
@@ -28,10 +40,10 @@ def test_aborting_runtime_is_a_crash_and_the_run_goes_on(tmp_path, cache_dir):
     assert proc.returncode == 1, proc.stderr
     records = by_runtime(results(out))
     crash = records["tests.fault_runtimes:AbortingRuntime"]
-    assert crash["status"] == "CRASH" and crash["stage"] == "run"
-    assert "SIGABRT" in crash["message"]
-    assert "aborting runtime: about to abort" in crash["error"]["text"]
-    assert records["ort-cpu"]["status"] == "PASS"
+    assert crash.status == "CRASH" and crash.stage == "run"
+    assert "SIGABRT" in crash.message
+    assert "aborting runtime: about to abort" in crash.error.text
+    assert records["ort-cpu"].status == "PASS"
     assert (out / "report.html").exists()
 
 
@@ -44,9 +56,9 @@ def test_hanging_runtime_is_a_timeout_and_the_run_goes_on(tmp_path, cache_dir):
     assert time.monotonic() - start < 90
     assert proc.returncode == 1, proc.stderr
     records = by_runtime(results(out))
-    assert records["tests.fault_runtimes:HangingRuntime"]["status"] == "TIMEOUT"
-    assert "10s stage timeout" in records["tests.fault_runtimes:HangingRuntime"]["message"]
-    assert records["ort-cpu"]["status"] == "PASS"
+    assert records["tests.fault_runtimes:HangingRuntime"].status == "TIMEOUT"
+    assert "10s stage timeout" in records["tests.fault_runtimes:HangingRuntime"].message
+    assert records["ort-cpu"].status == "PASS"
 
 
 def test_corpus_runs_are_isolated_too(tmp_path, cache_dir):
@@ -58,9 +70,9 @@ def test_corpus_runs_are_isolated_too(tmp_path, cache_dir):
     proc = run_cli("run-corpus", corpus, "--runtimes", "tests.fault_runtimes:AbortingRuntime,ort-cpu", "--out", out, "--no-progress")
     assert proc.returncode == 1, proc.stderr
     records = by_runtime(results(out))
-    assert records["tests.fault_runtimes:AbortingRuntime"]["status"] == "CRASH"
-    assert "SIGABRT" in records["tests.fault_runtimes:AbortingRuntime"]["message"]
-    assert records["ort-cpu"]["status"] == "PASS"
+    assert records["tests.fault_runtimes:AbortingRuntime"].status == "CRASH"
+    assert "SIGABRT" in records["tests.fault_runtimes:AbortingRuntime"].message
+    assert records["ort-cpu"].status == "PASS"
 
 
 def test_resume_after_kill_finishes_without_loss_or_duplicates(tmp_path, cache_dir):
@@ -85,7 +97,7 @@ def test_resume_after_kill_finishes_without_loss_or_duplicates(tmp_path, cache_d
     resumed = run_cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
     after = results(out)
-    keys = [r["key"] for r in after]
+    keys = [r.key for r in after]
     assert len(keys) == len(set(keys)) == 8 * 4  # 8 configurations x (1 static + 3 dynamic run shapes)
     assert after[: len(before)] == before
     assert not (out / ".scratch").exists(), "the killed workers' half-done exports are cleaned up"
@@ -97,7 +109,7 @@ def test_parallel_results_equal_serial_results(tmp_path, cache_dir):
         proc = run_cli("run", "--preset", "smoke", "--exporters", "torchscript", "--runtimes", "ort-cpu,reference",
                        "--out", out, "--cache-dir", cache_dir, "--jobs", jobs, "--no-progress")
         assert proc.returncode == 0, proc.stderr
-        return {r["key"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in results(out)}
+        return {r.key: stable(r) for r in results(out)}
 
     assert run(1) == run(2)
 
@@ -109,12 +121,88 @@ def test_export_cache_is_reused_and_can_be_disabled(tmp_path):
         out = tmp_path / name
         proc = run_cli("run", *ONE_CASE, "--runtimes", "ort-cpu", "--out", out, *extra)
         assert proc.returncode == 0, proc.stderr
-        return [r["export"]["cached"] for r in results(out)]
+        return [r.export.cached for r in results(out)]
 
     assert exports("first", "--cache-dir", cache) == [False]
     assert exports("second", "--cache-dir", cache) == [True]
     assert exports("third", "--cache-dir", cache, "--no-cache") == [False]
     assert exports("fourth", "--cache-dir", cache, "--opsets", "17") == [False]
+
+
+def test_a_changed_exporter_misses_a_warm_cache(tmp_path):
+    """Planted: the exporter's code changes (a comment will do) while the cache is warm. The key holds a digest of the
+    suite's model-shaping code, so the next run exports afresh instead of serving a model the old code made."""
+    tree = tmp_path / "suite"
+    for package in ("verdict", "cases", "exporters", "conformance", "reports"):
+        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+
+    def cached(name):
+        proc = run_cli("run", *ONE_CASE, "--runtimes", "ort-cpu", "--out", tmp_path / name, "--cache-dir", cache, cwd=tree)
+        assert proc.returncode == 0, proc.stderr
+        (record,) = results(tmp_path / name)
+        return record.export.cached
+
+    assert [cached("cold"), cached("warm")] == [False, True]
+    with (tree / "exporters" / "torchscript.py").open("a") as source:
+        source.write("\n# a change to the exporter\n")
+    assert cached("changed") is False
+    assert cached("changed-warm") is True
+
+
+def test_a_suite_bug_is_suite_error_exit_3_never_absorbed(tmp_path, cache_dir):
+    """Planted: the comparator raises mid-run. That result is SUITE_ERROR with the traceback in it and in the worker's log, the
+    rest of the run goes on, no expectation claims it, and the run exits 3 (not 1, which a nightly treats as data)."""
+    out = tmp_path / "run"
+    proc = run_cli("run", *ONE_CASE, "--runtimes", "ort-cpu,reference,tests.fault_runtimes:AbortingRuntime", "--jobs", "1",
+                   "--out", out, "--cache-dir", cache_dir, env=planted("compare-raises"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    records = by_runtime(results(out))
+    suite = [r for r in records.values() if r.status == "SUITE_ERROR"]
+    assert len(suite) == 1 and suite[0].expectation is None and suite[0].stage == "compare"
+    assert "planted: the comparator divides by zero" in suite[0].message and "ZeroDivisionError" in suite[0].error.text
+    assert records["tests.fault_runtimes:AbortingRuntime"].status == "CRASH"
+    assert [r.status for r in records.values()].count("PASS") == 1
+    assert any("planted: the comparator divides by zero" in log.read_text() for log in (out / "logs").glob("worker-*.log"))
+    report = run_cli("report", out)
+    assert report.returncode == 3
+    assert run_cli("diff", out, out).returncode == 3
+
+
+def test_an_exception_in_a_command_is_exit_3_with_its_traceback(tmp_path):
+    """Planted: a command's own code raises (diff's, replaced by one that divides by zero). Exit 3 with the traceback,
+    never 1, which would read as a verdict on the runs."""
+    code = ("import sys, conformance.diff\n"
+            "conformance.diff.diff_files = lambda *a, **k: 1 / 0\n"
+            "from conformance.cli import main\n"
+            "sys.exit(main(['diff', 'a', 'b']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3 and "ZeroDivisionError" in proc.stderr and "the suite itself failed" in proc.stderr
+
+
+def test_an_eager_hang_is_charged_to_the_eager_stage(tmp_path, cache_dir):
+    """Planted: torch eager hangs. The results time out in stage "eager", not in the runtime's load or run."""
+    out = tmp_path / "run"
+    proc = run_cli("run", *ONE_CASE, "--runtimes", "ort-cpu", "--timeout", "8", "--out", out, "--cache-dir", cache_dir,
+                   env=planted("eager-hangs"))
+    assert proc.returncode == 1, proc.stderr
+    (record,) = results(out)
+    assert (record.status, record.stage) == ("TIMEOUT", "eager") and "eager ran past the 8s stage timeout" in record.message
+
+
+def test_resume_under_other_versions_is_refused(tmp_path, cache_dir):
+    """Planted: a run begun under another torch. Resuming it here would mix versions in one file: exit 2, nothing written."""
+    out = tmp_path / "run"
+    proc = run_cli("run", *ONE_CASE, "--runtimes", "ort-cpu,reference", "--out", out, "--cache-dir", cache_dir)
+    assert proc.returncode == 0, proc.stderr
+    header, records = read_results(out)
+    begun = msgspec.structs.replace(header, versions={**header.versions, "torch": "2.99.0"})
+    write_run(out / "results.jsonl", begun, records[:1])
+    before = (out / "results.jsonl").read_bytes()
+    proc = run_cli("run", "--resume", out)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"torch 2.99.0 → {header.versions['torch']}" in proc.stderr
+    assert (out / "results.jsonl").read_bytes() == before
 
 
 def test_cache_key_depends_on_case_exporter_mode_opset():
@@ -178,7 +266,7 @@ def test_results_file_that_is_not_jsonl(tmp_path):
     bogus = tmp_path / "results.jsonl"
     bogus.write_text("<html>not results</html>\nmore\n")
     proc = run_cli("report", bogus)
-    assert proc.returncode == 2 and "is not a JSON line" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "is not a record of a results file" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_unwritable_output_directory(tmp_path):

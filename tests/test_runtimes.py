@@ -111,17 +111,26 @@ def test_listed_provider_that_cannot_start_is_skipped_with_the_reason(build_list
 def test_session_that_lands_on_cpu_is_fallback_never_pass(tmp_path, build_listing_cuda):
     import numpy as np
 
-    from conformance.compare import TOLERANCES
-    from conformance.worker import judge_run, load_session
+    from types import SimpleNamespace
+
+    from cases import Case
+    from conformance.plan import Job
+    from conformance.stages import judge
+    from conformance.stages import run as running
+    from conformance.stages.export import Data
+    from verdict.tolerances import TOLERANCES
 
     runtime = get_runtime("ort-cuda")
-    model = relu_model(tmp_path / "relu.onnx")
-    session, _ = load_session(runtime, model)
+    session, _, error = running.load(runtime, relu_model(tmp_path / "relu.onnx"))
+    assert error is None
     feeds = {"x": np.array([-1.0, 2.0], dtype=np.float32)}
-    record = judge_run({"key": "k"}, runtime, session, model, feeds, {"y": np.array([0.0, 2.0], dtype=np.float32)},
-                       TOLERANCES["float32"], timings={})
-    assert record["status"] == "FALLBACK"
-    assert record["providers"] == ["CPUExecutionProvider"] and "CUDAExecutionProvider was not used" in record["message"]
+    output, _, error = running.run(runtime, session, feeds)
+    assert error is None and output.outputs["y"].tolist() == [0.0, 2.0]
+    source = SimpleNamespace(tolerance_for=lambda name: TOLERANCES["float32"], judge_by_oracle=False)
+    job = Job(Case(), "torchscript", False, 18, ("ort-cuda",))
+    record = judge.judge(job, "ort-cuda", (5, 3), output, Data(feeds, {"y": np.array([0.0, 2.0], dtype=np.float32)}), source, {})
+    assert record.status == "FALLBACK"
+    assert record.providers == ["CPUExecutionProvider"] and "CUDAExecutionProvider was not used" in record.message
 
 
 def test_fallback_reason_reads_what_onnxruntime_printed():
@@ -139,3 +148,38 @@ def test_fallback_reason_reads_what_onnxruntime_printed():
                "EP Error /onnxruntime_src/x/cuda_execution_provider_info.cc:63 bad device_id when using ['CUDAExecutionProvider']\n")
     assert fallback_reason(printed) == "EP Error cuda_execution_provider_info.cc:63 bad device_id when using ['CUDAExecutionProvider']"
     assert fallback_reason("nothing to see\n") is None
+
+
+def test_a_plugin_that_implements_only_run_works(tmp_path, cache_dir):
+    """The documented minimum is run(): a plugin with nothing else, subclassing Runtime or nothing, passes end to end."""
+    from conftest import read_results, run_cli
+
+    out = tmp_path / "run"
+    proc = run_cli("run", "--case", "num_layers=1", "--exporters", "torchscript", "--modes", "dynamic", "--runtimes",
+                   "tests.minimal_runtimes:OnlyRun,tests.minimal_runtimes:DuckTyped", "--out", out, "--cache-dir", cache_dir, "--no-progress")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = read_results(out).results
+    assert len(results) == 6 and {r.status for r in results} == {"PASS"}
+
+
+def test_runtimes_share_no_mutable_class_state():
+    from conformance.runtimes import Runtime
+    from conformance.runtimes.openvino import OpenVinoF32Runtime, OpenVinoRuntime
+
+    with pytest.raises(TypeError):
+        Runtime.options["leak"] = "into every subclass"
+    with pytest.raises(TypeError):
+        OpenVinoRuntime.base_properties["leak"] = "into openvino-f32"
+    assert dict(OpenVinoF32Runtime.base_properties) == {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+def test_a_result_records_a_copy_of_the_runtime_options():
+    runtime = get_runtime("ort-cpu", {"graph_optimization_level": "disable"})
+    recorded = runtime.options
+    recorded["session_options"]["graph_optimization_level"] = "all"
+    assert runtime.options["session_options"]["graph_optimization_level"] == "disable"
+
+
+def test_an_object_without_run_is_refused_by_name():
+    with pytest.raises(UnknownRuntimeError, match="has no run"):
+        get_runtime("collections:OrderedDict")

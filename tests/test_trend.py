@@ -1,21 +1,24 @@
 """trend: pass rate per runtime and per exporter over runs, ordered by start time, as inline SVG."""
-import json
 import re
 
 from conftest import run_cli
+from records_helpers import plain_header, typed
 
 from reports.trend import failure_changes, pass_rates, trend_view
+from verdict.records import write_run
 
 
 def result(exporter, runtime, status, raw=None, key=None, expectation=None):
-    return {"record": "result", "key": key or f"{exporter}|{runtime}|{status}", "case": "A", "exporter": exporter, "runtime": runtime,
-            "status": status, "raw_status": raw or status, "expectation": {"id": expectation} if expectation else None}
+    return typed({"key": key or f"{exporter}|{runtime}|{status}", "case": "A", "exporter": exporter, "runtime": runtime,
+                  "status": status, "raw_status": raw or status, "expectation": {"id": expectation} if expectation else None})
+
+
+def header(started, **versions):
+    return plain_header(started=started, versions=versions or {"torch": "2.13.0"})
 
 
 def run_file(path, started, records, torch="2.13.0"):
-    header = {"record": "header", "started": started, "versions": {"torch": torch}}
-    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *records]))
-    return path
+    return write_run(path, header(started, torch=torch), records)
 
 
 def test_pass_rate_counts_observed_passes_over_results_that_ran():
@@ -32,9 +35,9 @@ def test_pass_rate_counts_observed_passes_over_results_that_ran():
 
 def test_a_runtime_missing_from_a_run_breaks_its_line():
     runs = [
-        ("a", {"started": "1"}, [result("torchscript", "ort-cpu", "PASS"), result("torchscript", "reference", "PASS")]),
-        ("b", {"started": "2"}, [result("torchscript", "ort-cpu", "RUN_ERROR")]),
-        ("c", {"started": "3"}, [result("torchscript", "ort-cpu", "PASS"), result("torchscript", "reference", "PASS")]),
+        ("a", header("1"), [result("torchscript", "ort-cpu", "PASS"), result("torchscript", "reference", "PASS")]),
+        ("b", header("2"), [result("torchscript", "ort-cpu", "RUN_ERROR")]),
+        ("c", header("3"), [result("torchscript", "ort-cpu", "PASS"), result("torchscript", "reference", "PASS")]),
     ]
     (_, by_runtime), _ = trend_view(runs)["charts"]
     lines = {line["name"]: line for line in by_runtime["lines"]}
@@ -59,7 +62,7 @@ def test_cli_orders_runs_by_start_time_and_renders_offline_svg(tmp_path):
 
 def test_cli_refuses_a_run_without_header(tmp_path):
     bare = tmp_path / "bare.jsonl"
-    bare.write_text(json.dumps(result("dynamo", "ort-cpu", "PASS")) + "\n")
+    write_run(bare, None, [result("dynamo", "ort-cpu", "PASS")])
     proc = run_cli("trend", bare, "-o", tmp_path / "trend.html")
     assert proc.returncode == 2 and "no run header" in proc.stderr
 
@@ -67,7 +70,7 @@ def test_cli_refuses_a_run_without_header(tmp_path):
 def torch_runs():
     """Three runs: torch 2.13 → 2.15 fixes one expected failure and breaks one pass; a rerun on 2.15 changes nothing."""
     def on(torch, started, fixed, broken):
-        return (f"torch{torch}", {"started": started, "versions": {"torch": torch, "onnx": "1.23.2"}}, [
+        return (f"torch{torch}", header(started, torch=torch, onnx="1.23.2"), [
             result("dynamo", "ort-cpu", *(("XPASS", "PASS") if fixed else ("XFAIL", "RUN_ERROR")), key="time-axis", expectation="dyn"),
             result("torchscript", "ort-cpu", "RUN_ERROR" if broken else "PASS", key="ts"),
             result("dynamo", "ort-cuda", "SKIPPED", key="cuda"),
@@ -86,8 +89,9 @@ def test_failures_that_appeared_or_disappeared_are_named_with_the_versions_that_
 
 
 def test_cli_prints_and_renders_which_failures_came_and_went_with_which_release(tmp_path):
-    paths = [run_file(tmp_path / f"{label}-{started}.jsonl", f"2026-03-0{started}T00:00:00+00:00", records, torch=header["versions"]["torch"])
-             for label, header, records in torch_runs() for started in [header["started"]]]
+    paths = [run_file(tmp_path / f"{label}-{run_header.started}.jsonl", f"2026-03-0{run_header.started}T00:00:00+00:00", records,
+                      torch=run_header.versions["torch"])
+             for label, run_header, records in torch_runs()]
     proc = run_cli("trend", *paths, "-o", tmp_path / "trend.html")
     assert proc.returncode == 0, proc.stderr
     assert "torch2.15.0-2.jsonl (torch 2.13.0 → 2.15.0): 1 failures appeared, 1 disappeared" in proc.stdout
@@ -101,13 +105,12 @@ def test_cli_prints_and_renders_which_failures_came_and_went_with_which_release(
 def test_runs_over_several_opsets_get_a_pass_rate_per_opset():
     from reports.trend import trend_view
 
-    def record(opset, status):
-        return {"record": "result", "case": "c", "exporter": "torchscript", "runtime": "ort-cpu", "opset": opset,
-                "status": status, "raw_status": status, "key": f"c|{opset}"}
+    def record(opset, status, key):
+        return typed({"case": "c", "exporter": "torchscript", "runtime": "ort-cpu", "opset": opset, "status": status, "key": key})
 
-    run = ("run", {"started": "2026-11-26T00:00:00"}, [record(18, "XFAIL"), record(22, "PASS"), record(22, "PASS")])
+    run = ("run", header("2026-11-26T00:00:00"), [record(18, "XFAIL", "a"), record(22, "PASS", "b"), record(22, "PASS", "c")])
     view = trend_view([run])
     assert [title for title, _ in view["charts"]][-1] == "Pass rate per opset"
     assert view["runs"][0]["rates"]["opset 18"] == (0, 1) and view["runs"][0]["rates"]["opset 22"] == (2, 2)
-    single = ("run", {"started": "2026-11-26T00:00:00"}, [record(18, "PASS")])
+    single = ("run", header("2026-11-26T00:00:00"), [record(18, "PASS", "a")])
     assert "Pass rate per opset" not in [title for title, _ in trend_view([single])["charts"]]

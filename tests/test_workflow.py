@@ -153,10 +153,10 @@ def test_the_workflow_uploads_the_junit_xml_that_tox_tests_writes(workflow):
 
 def test_pytest_under_xdist_writes_junit_xml(tmp_path):
     junit = tmp_path / "junit.xml"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", f"--junitxml={junit}", "tests/test_outcomes.py"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", f"--junitxml={junit}", "tests/test_status.py"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "created: 2/2 workers" in proc.stdout
     cases = list(ElementTree.parse(junit).getroot().iter("testcase"))
-    assert {case.get("classname") for case in cases} == {"tests.test_outcomes"}
+    assert {case.get("classname") for case in cases} == {"tests.test_status"}
     assert f"{len(cases)} passed" in proc.stdout

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from conformance.runtimes.base import Runtime, RuntimeOutput, as_output
+from conformance.runtimes.base import MinimalRuntime, Runtime, RuntimeHandle, RuntimeOutput, SessionRuntime, as_output
 from conformance.runtimes.ort import OrtRuntime
 from conformance.runtimes.reference import ReferenceRuntime
 
@@ -33,14 +33,22 @@ def known_runtime_names() -> list[str]:
     return [*BUILTIN_RUNTIMES, *sorted(set(plugin_runtimes()) - set(BUILTIN_RUNTIMES))]
 
 
-def get_runtime(name: str, options: dict | None = None):
-    """Instantiate a runtime by its command-line name, configured with `options` (key -> value) if any."""
-    runtime = _instantiate(name)
+def runtime_availability() -> dict[str, tuple[bool, str]]:
+    """Every known runtime (built-ins and plugins) and whether it can run here, or why not."""
+    return {name: get_runtime(name).available() for name in known_runtime_names()}
+
+
+def get_runtime(name: str, options: dict | None = None) -> RuntimeHandle:
+    """A runtime by its command-line name, configured with `options` (key -> value) if any, behind its handle."""
+    try:
+        runtime = RuntimeHandle(_instantiate(name), name)
+    except TypeError as exc:
+        raise UnknownRuntimeError(str(exc)) from None
     if options:
-        if not hasattr(runtime, "configure"):
+        if not runtime.configurable:
             raise UnknownRuntimeError(f"runtime {name!r} takes no options (got {', '.join(options)})")
         try:
-            runtime.configure(dict(options))
+            runtime.configure(options)
         except ValueError as exc:
             raise UnknownRuntimeError(f"runtime {name!r}: {exc}") from None
     return runtime
@@ -65,15 +73,21 @@ def _instantiate(name: str):
             f"unknown runtime {name!r}; known: {', '.join(known_runtime_names())}, "
             "ort:<ExecutionProvider>, or module:Class"
         )
-    runtime.name = name
+    try:
+        runtime.name = name
+    except AttributeError:  # a runtime with slots or a read-only name: its handle carries the name
+        pass
     return runtime
 
 
 __all__ = [
     "BUILTIN_RUNTIMES",
     "ENTRY_POINT_GROUP",
+    "MinimalRuntime",
     "Runtime",
+    "RuntimeHandle",
     "RuntimeOutput",
+    "SessionRuntime",
     "UnknownRuntimeError",
     "as_output",
     "get_runtime",

@@ -9,8 +9,10 @@ hiding behind it. `openvino` keeps the device defaults; `openvino-f32` asks for 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from types import MappingProxyType
+from typing import Mapping
 
-from conformance.runtimes.base import Runtime
+from conformance.runtimes.base import SessionRuntime
 
 DEVICE = "CPU"
 PRECISION_HINT = "INFERENCE_PRECISION_HINT"
@@ -55,10 +57,10 @@ def _probe_model():
     return ov.Model([ops.relu(x)], [x], "precision-probe")
 
 
-class OpenVinoRuntime(Runtime):
+class OpenVinoRuntime(SessionRuntime):
     name = "openvino"
     # Properties this runtime sets before any the user gives (--runtime-option openvino:KEY=VALUE).
-    base_properties: dict[str, str] = {}
+    base_properties: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self):
         self.properties = dict(self.base_properties)
@@ -152,4 +154,4 @@ class OpenVinoF32Runtime(OpenVinoRuntime):
     """OpenVINO asked to infer in f32: what an fp32 model computes without the CPU plugin's bf16 default."""
 
     name = "openvino-f32"
-    base_properties = {PRECISION_HINT: "f32"}
+    base_properties = MappingProxyType({PRECISION_HINT: "f32"})

@@ -8,8 +8,8 @@ import tempfile
 from collections import defaultdict
 from functools import cache
 
-from conformance.runtimes.base import Runtime, RuntimeOutput
-from exporters.base import ANSI_ESCAPE
+from conformance.runtimes.base import RuntimeOutput, SessionRuntime
+from verdict.records import ANSI_ESCAPE
 from exporters.capture import captured_output
 
 CPU = "CPUExecutionProvider"
@@ -107,7 +107,7 @@ GRAPH_OPTIMIZATION_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_
 SESSION_INT_OPTIONS = ("intra_op_num_threads", "inter_op_num_threads")
 
 
-class OrtRuntime(Runtime):
+class OrtRuntime(SessionRuntime):
     def __init__(self, provider: str = CPU, name: str | None = None, provider_options: dict | None = None):
         self.provider = provider
         self.name = name or f"ort:{provider}"

@@ -1,10 +1,10 @@
 """onnx.reference.ReferenceEvaluator: onnx's own Python implementation, a third independent opinion."""
 from __future__ import annotations
 
-from conformance.runtimes.base import Runtime
+from conformance.runtimes.base import SessionRuntime
 
 
-class ReferenceRuntime(Runtime):
+class ReferenceRuntime(SessionRuntime):
     name = "reference"
 
     def available(self):

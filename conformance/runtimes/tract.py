@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from conformance.runtimes.base import Runtime
+from conformance.runtimes.base import SessionRuntime
 
 INPUT_FACTS = ("declared", "concrete")
 ELEMENT_TYPES = {"float16": "f16", "float32": "f32", "float64": "f64"}
@@ -50,7 +50,7 @@ class TractModel:
     runnable: object | None  # None: optimised per run shape, from the feeds' shapes
 
 
-class TractRuntime(Runtime):
+class TractRuntime(SessionRuntime):
     name = "tract"
 
     def __init__(self):

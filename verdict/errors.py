@@ -2,4 +2,4 @@
 
 
 class UsageError(ValueError):
-    """Bad input from the user: reported as one line, exit code 2."""
+    """Bad input from the user (arguments, files, settings): reported as one line, exit code 2."""

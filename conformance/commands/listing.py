@@ -1,0 +1,30 @@
+"""list: the cases of a selection, or the runtimes and whether they can run here."""
+from __future__ import annotations
+
+import sys
+
+from conformance.commands import arguments
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("list", help="list the cases of a selection, or the runtimes")
+    parser.set_defaults(handler=handle)
+    arguments.add_selection(parser)
+    parser.add_argument("--runtimes", action="store_true", help="list runtimes and whether they can run here")
+
+
+def handle(args) -> int:
+    if args.runtimes:
+        from conformance.runtimes import runtime_availability
+
+        for name, (ok, reason) in runtime_availability().items():
+            print(f"{name:12} {'available' if ok else 'unavailable: ' + reason}")
+        return 0
+    from conformance.plan import resolve_cases
+
+    cases = resolve_cases(arguments.run_options(args))
+    for case in cases:
+        reason = case.invalid_reason()
+        print(case.id + (f"  (not applicable: {reason})" if reason else ""))
+    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable", file=sys.stderr)
+    return 0

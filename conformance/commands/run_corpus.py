@@ -1,0 +1,33 @@
+"""run-corpus: run a corpus from export-corpus in runtimes, without torch."""
+from __future__ import annotations
+
+import time
+
+from conformance.commands import arguments
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "run-corpus",
+        help="run a corpus from export-corpus in runtimes, without torch; write results.jsonl and report.html",
+        description="Run every test of a corpus (DIR/manifest.json) in each runtime, compare with its stored expected "
+                    "outputs and apply its expectations.toml, through the same isolated worker pool as run. Needs no torch.",
+    )
+    parser.set_defaults(handler=handle)
+    parser.add_argument("corpus", metavar="DIR", help="a corpus directory written by export-corpus")
+    arguments.add_runtimes(parser, default=None)
+    arguments.add_judging(parser)
+    arguments.add_workers(parser)
+    arguments.add_expectations(parser, default="the corpus's own")
+    parser.add_argument("--out", default="corpus-out", help="run directory (default: corpus-out)")
+    parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+
+
+def handle(args) -> int:
+    from conformance.run_corpus import run_corpus
+    from conformance.runner import print_summary
+
+    start = time.monotonic()
+    summary = run_corpus(args.corpus, arguments.run_options(args), args.out, overwrite=args.overwrite, progress=not args.no_progress)
+    print_summary(summary, time.monotonic() - start)
+    return summary.exit_code
