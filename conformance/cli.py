@@ -6,6 +6,8 @@ traceback on stderr: a bug to report, never a verdict on an exporter or runtime)
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import traceback
 
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; finish the run with --resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): no failure of anyone's, end as a shell pipeline would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception:  # the suite's own bug: loud, with its traceback, and told apart from any verdict
         traceback.print_exc()
         print(f"{PROG}: internal error: the suite itself failed (exit {EXIT_SUITE}); the traceback above belongs in a bug report",

@@ -57,6 +57,30 @@ def reused_torchlib_registry():
             _note("torchlib registry hook not called; plain torch.onnx.export")
 
 
+# The recurrent ops whose dynamic-shape (while_loop) decompositions torch.onnx registers for the length of a
+# dynamic export (torch.export._patches.register_{lstm,gru}_while_loop_decomposition).
+RECURRENT_OPS = ("lstm", "gru")
+
+
+def forget_recurrent_dispatch() -> None:
+    """Make this export see the recurrent decompositions a fresh process would.
+
+    torch.export._patches registers the while_loop LSTM/GRU decompositions by writing OpOverload.py_kernels
+    directly, which does not clear the overload's _dispatch_cache. Once an earlier export in the process has
+    dispatched aten.lstm (a static export, say), a dynamic export keeps the cached unrolled decomposition, the
+    sequence axis specialises, and torch.onnx's capture strategy silently adopts the suggested static shape
+    (measured on torch 2.13.0 and 2.15.0; docs/upstream/dynamo-rnn-dispatch-cache.md). Clearing the cache
+    makes each result independent of the exports that ran before it in the worker.
+    """
+    for name in RECURRENT_OPS:
+        overload = getattr(getattr(torch.ops.aten, name, None), "input", None)
+        cache = getattr(overload, "_dispatch_cache", None)
+        if cache is None:
+            _note(f"aten.{name}.input has no dispatch cache to clear; the export may depend on earlier ones")
+            continue
+        cache.clear()
+
+
 class DynamoExporter(Exporter):
     name = "dynamo"
     # False: every export builds its own registry, as a plain torch.onnx.export call does.
@@ -70,6 +94,7 @@ class DynamoExporter(Exporter):
             axes = case.dynamic_axes()
             dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes[name].values()}}
             dynamic_shapes = {name: {axis: dims[label] for axis, label in axes[name].items()} for name in input_names}
+        forget_recurrent_dispatch()
         with reused_torchlib_registry() if self.reuse_registry else contextlib.nullcontext():
             torch.onnx.export(
                 module,

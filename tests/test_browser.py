@@ -96,7 +96,7 @@ def test_filters_change_what_is_visible(smoke_run, open_page):
     page.fill("#f-case", "proj3")
     cases = visible(page, "#matrix tr[data-case]", "case")
     assert cases and all("proj3" in c for c in cases)
-    assert page.inner_text("#f-count") == f"{sum('proj3' in r['case'] for r in applicable)} results match"
+    assert page.inner_text("#f-count") == f"{sum('proj3' in r.case for r in applicable)} results match"
     assert problems == []
 
 

@@ -105,3 +105,29 @@ def test_hook_that_torch_no_longer_calls_is_logged(tmp_path, monkeypatch):
     monkeypatch.setattr(_compat, "export_compat", lambda *args, **kwargs: None)  # builds no registry, writes nothing
     result = DynamoExporter().export(STATIC, str(tmp_path / "m.onnx"), dynamic=False)
     assert "torchlib registry hook not called; plain torch.onnx.export" in result.log
+
+
+def test_a_dynamic_export_does_not_depend_on_the_exports_before_it(tmp_path):
+    """Upstream, an LSTM exported before (here: the same layer, static) leaves the dynamic export with its sequence axis
+    fixed, silently. The exporter makes every export see what a fresh process sees; planting the old behaviour (no reset)
+    brings the fixed axis back."""
+    import onnx
+
+    from cases import Case
+    from exporters import dynamo
+
+    def sequence_dim(path):
+        return onnx.load(path).graph.input[0].type.tensor_type.shape.dim[0]
+
+    exporter = DynamoExporter()
+    assert exporter.export(Case(), str(tmp_path / "static.onnx"), dynamic=False).ok
+    assert exporter.export(Case(), str(tmp_path / "dynamic.onnx"), dynamic=True).ok
+    assert sequence_dim(tmp_path / "dynamic.onnx").dim_param == "seq"
+    real = dynamo.forget_recurrent_dispatch
+    try:
+        dynamo.forget_recurrent_dispatch = lambda: None
+        assert exporter.export(Case(), str(tmp_path / "static2.onnx"), dynamic=False).ok
+        assert exporter.export(Case(), str(tmp_path / "leaky.onnx"), dynamic=True).ok
+    finally:
+        dynamo.forget_recurrent_dispatch = real
+    assert sequence_dim(tmp_path / "leaky.onnx").dim_value == Case().seq_len

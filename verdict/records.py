@@ -478,6 +478,9 @@ def _upgrade_v1_result(raw: dict) -> Result:
         raw["outputs"] = upgraded
     if raw.get("raw_status") is None:
         raw["raw_status"] = raw.get("status")
+    if raw.get("error") is not None:  # schema-1 baselines kept the error's type alone
+        raw["error"] = {"type": raw["error"].get("type") or "", "message": raw["error"].get("message") or raw.get("message") or "",
+                        "text": raw["error"].get("text") or ""}
     if raw.get("expectation") is not None:
         raw["expectation"] = {k: v for k, v in raw["expectation"].items() if k in ExpectationRef.__struct_fields__}
     if raw.get("export"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("baseline", help="write a slim copy of a run for diffs (e.g. baselines/default.jsonl)")
+    parser = sub.add_parser("baseline", help="write a slim copy of a run for diffs (e.g. baselines/default.jsonl.gz)")
     parser.set_defaults(handler=handle)
     parser.add_argument("run", help="results file or run directory")
     parser.add_argument("-o", "--output", required=True, metavar="BASELINE.jsonl", help="where to write the slim results file (.gz: compressed)")
