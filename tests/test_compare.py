@@ -3,7 +3,7 @@ import pytest
 
 from verdict.compare import compare
 from verdict.status import Status
-from verdict.tolerances import TOLERANCES
+from verdict.tolerances import TOLERANCES, Tolerance
 
 
 def tolerance(dtype):
@@ -149,3 +149,25 @@ def test_fp16_tolerance_accepts_measured_ort_error():
     e = {"output": np.linspace(-1, 1, 16, dtype=np.float16)}
     a = {"output": (e["output"].astype(np.float32) + 2.4e-4).astype(np.float16)}
     assert compare(e, a, tolerance("float16")).status == Status.PASS
+
+
+def test_one_bound_given_keeps_the_dtypes_other():
+    """--atol alone once set rtol to 0; now each bound given replaces that bound only, per output or for all."""
+    from verdict.tolerances import ToleranceOverrides, parse_override
+
+    base = TOLERANCES["float32"]
+    assert ToleranceOverrides(atol={"*": 1e-6}).for_output(base, "h_n") == Tolerance(rtol=base.rtol, atol=1e-6)
+    assert ToleranceOverrides(rtol={"*": 1e-3}).for_output(base, "output") == Tolerance(rtol=1e-3, atol=base.atol)
+    per_output = ToleranceOverrides(atol={"*": 1e-6, "h_n": 1e-4})
+    assert per_output.for_output(base, "h_n").atol == 1e-4 and per_output.for_output(base, "c_n").atol == 1e-6
+    assert parse_override("1e-4") == ("*", 1e-4) and parse_override("h_n:1e-4") == ("h_n", 1e-4)
+    for bad in ("", "h_n:", "x", "h_n:-1", "inf"):
+        with pytest.raises(ValueError):
+            parse_override(bad)
+
+
+def test_a_bad_tolerance_is_exit_2(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("run", "--preset", "smoke", "--atol", "h_n:lots", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--atol 'h_n:lots' is not a tolerance" in proc.stderr
