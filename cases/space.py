@@ -6,8 +6,13 @@ import itertools
 
 from cases.case import Case, InvalidCaseError
 from cases.kinds import KINDS
+from cases.zoo import ZOO
 
 Grid = dict[str, tuple]
+
+# The torch.nn recurrent layers, multi-layer and bidirectional; the cell kinds (one cell stepped in a loop) have a grid of their own.
+LAYERS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+CELLS = tuple(kind for kind in KINDS if kind not in LAYERS)
 
 # The five seed axes plus initial states: 2**6 = 64 LSTM configurations.
 SEED_GRID: Grid = {
@@ -25,12 +30,15 @@ FAMILY_GRID: Grid = {
 }
 # Variable-length batches of every kind: stacked and bidirectional layers are where packing goes wrong.
 PACKED_GRID: Grid = {
-    "kind": tuple(KINDS),
+    "kind": LAYERS,
     "packed": (True,),
     "num_layers": (1, 2),
     "bidirectional": (False, True),
     "batch_first": (False, True),
 }
+
+# The cells stepped in a loop: one layer, one direction.
+CELL_GRID: Grid = {"kind": CELLS, "bias": (True, False), "batch_first": (False, True), "initial_state": (True, False)}
 
 PRESETS: dict[str, list[Grid]] = {
     "smoke": [
@@ -43,22 +51,28 @@ PRESETS: dict[str, list[Grid]] = {
     ],
     "seed": [SEED_GRID],
     "default": [SEED_GRID, FAMILY_GRID, PACKED_GRID],
+    # Real recurrent architectures (cases.zoo, as users' models: PRESET_MODELS) and the cell kinds beside them.
+    "zoo": [CELL_GRID],
     "full": [
         {**SEED_GRID, "num_layers": (1, 2, 3)},
         {**FAMILY_GRID, "num_layers": (1, 2, 3)},
         {**PACKED_GRID, "initial_state": (True, False), "bias": (True, False)},
-        {"kind": tuple(KINDS), "dtype": ("float16", "bfloat16", "float64"), "num_layers": (1, 2), "bidirectional": (False, True),
+        CELL_GRID,
+        {"kind": LAYERS, "dtype": ("float16", "bfloat16", "float64"), "num_layers": (1, 2), "bidirectional": (False, True),
          "initial_state": (True, False)},
-        {"kind": tuple(KINDS), "dropout": (0.3,), "num_layers": (1, 2, 3), "train": (False, True), "bidirectional": (False, True)},
+        {"kind": LAYERS, "dropout": (0.3,), "num_layers": (1, 2, 3), "train": (False, True), "bidirectional": (False, True)},
         {"input_size": (1, 16), "hidden_size": (1, 32), "proj_size": (0, 1), "bidirectional": (False, True)},
-        {"kind": tuple(KINDS), "input_size": (1, 16), "hidden_size": (1, 32), "bidirectional": (False, True)},
-        {"kind": tuple(KINDS), "seq_len": (1, 32), "batch": (1, 16), "batch_first": (False, True), "packed": (False, True)},
+        {"kind": LAYERS, "input_size": (1, 16), "hidden_size": (1, 32), "bidirectional": (False, True)},
+        {"kind": LAYERS, "seq_len": (1, 32), "batch": (1, 16), "batch_first": (False, True), "packed": (False, True)},
     ],
 }
 
 # Opsets a preset sweeps when --opsets does not say: the full preset crosses the LSTM op's versions (LSTM-14
 # added layout, LSTM-22 bfloat16) and the range both exporters write.
 PRESET_OPSETS: dict[str, tuple[int, ...]] = {"full": (14, 17, 18, 20, 22, 23)}
+
+# Users' models (cases.models) a preset runs beside its cases, by factory path.
+PRESET_MODELS: dict[str, tuple[str, ...]] = {"zoo": tuple(ZOO.values())}
 
 FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Case)}
 

@@ -85,6 +85,17 @@ def build_module(case: Case) -> torch.nn.Module:
     return wrapper.to(getattr(torch, case.dtype)).train(case.train)
 
 
+def export_arguments(subject) -> tuple[torch.nn.Module, tuple]:
+    """The module an exporter traces and its example arguments: a Case's seeded wrapper and generated inputs, or a user
+    model's (cases.models.ModelRef) own module, on a copy, and its example inputs."""
+    if isinstance(subject, Case):
+        from cases.inputs import make_feeds
+
+        return build_module(subject), input_tensors(subject, make_feeds(subject, subject.seq_len, subject.batch))
+    spec = subject.spec
+    return copy.deepcopy(spec.module).eval(), spec.inputs
+
+
 def to_tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     # numpy has no native bfloat16; going through float32 is exact for bf16 values.
     return torch.from_numpy(np.asarray(array, dtype=np.float32) if array.dtype.itemsize == 2 else array).to(dtype)

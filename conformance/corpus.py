@@ -20,15 +20,18 @@ import msgspec
 
 from cases.modes import MODES
 from conformance.corpus_layout import EXPECTATIONS_FILE, FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, write_tensors
-from conformance.plan import Job, make_jobs, not_applicable_records, resolve_cases
+from conformance.plan import Job, make_jobs, not_applicable_record, not_applicable_records, resolve_cases, resolve_models
 from conformance.runner import resolved, validate
-from conformance.stages.export import Data, export_model, export_summary
+from conformance.stages.export import Data, base_tolerance, export_model, export_summary
 from exporters.base import ExportResult
 from verdict.errors import UsageError
 from verdict.expectations import DEFAULT_EXPECTATIONS, load_expectations
 from verdict.records import RunOptions, make_header, prepare_out_dir
 from verdict.status import Status
-from verdict.tolerances import TOLERANCES, uses_oracle
+from verdict.tolerances import TOLERANCES, Tolerance, uses_oracle
+
+STREAMING = ("a streaming model feeds each call the state the runtime itself returned: a corpus of fixed inputs and outputs "
+             "cannot hold that; run it with `run`")
 
 
 def export_corpus(options: RunOptions, out_dir: str | Path, *, progress: bool = True) -> Counter:
@@ -46,7 +49,10 @@ def export_corpus(options: RunOptions, out_dir: str | Path, *, progress: bool = 
         raise UsageError(f"{out_dir} is not empty; export a corpus into a new or empty directory")
     prepare_out_dir(out_dir)
     cases = resolve_cases(options)
-    jobs = make_jobs([c for c in cases if not c.invalid_reason()], options.exporters, [MODES[m] for m in options.modes], [], options.opsets)
+    models, unbuildable = resolve_models(options)
+    streaming = [m for m in models if m.spec.chunks > 1]
+    subjects = [c for c in cases if not c.invalid_reason()] + [m for m in models if m not in streaming]
+    jobs = make_jobs(subjects, options.exporters, [MODES[m] for m in options.modes], [], options.opsets)
     cache_dir = None if options.no_cache else (options.cache_dir or str(default_cache_dir()))
     tests = []
     with tempfile.TemporaryDirectory(prefix="lstm-corpus-") as workdir:
@@ -63,33 +69,38 @@ def export_corpus(options: RunOptions, out_dir: str | Path, *, progress: bool = 
         "exported": msgspec.to_builtins(make_header(options, source="export-corpus")),
         "expectations": EXPECTATIONS_FILE,
         "tests": tests,
-        "not_applicable": msgspec.to_builtins(not_applicable_records(cases, options.exporters, options.opsets)),
+        "not_applicable": msgspec.to_builtins(not_applicable_records(cases + models, options.exporters, options.opsets) + unbuildable
+                                              + [not_applicable_record(m, STREAMING) for m in streaming]),
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return Counter(test["status"] for test in tests)
 
 
-def _test_entry(name: str, coordinates: dict, run_shapes: list, dtype: str, export) -> dict:
+def _test_entry(name: str, coordinates: dict, run_shapes: list, dtype: str, export, tolerance: Tolerance) -> dict:
     """`coordinates`: what each result of the test records as its case, params, exporter, dynamic and opset."""
     return {
         "name": f"test_{name}", **coordinates, "run_shapes": [list(shape) for shape in run_shapes], "dtype": dtype,
-        "tolerance": msgspec.to_builtins(TOLERANCES[dtype]), "export": msgspec.to_builtins(export),
+        "tolerance": msgspec.to_builtins(tolerance), "export": msgspec.to_builtins(export),
     }
 
 
 def _export_test(job: Job, out_dir: Path, workdir: Path, cache_dir: str | None) -> dict:
-    from conformance.stages.eager import EagerReference
+    from conformance.stages.eager import reference_for
 
-    export, model_path, cached = export_model(job, workdir, cache_dir)
+    export, model_path, cached = export_model(job, workdir, cache_dir if type(job) is Job else None)
     coordinates = {"case": job.case.id, "params": job.case.params(), "exporter": job.exporter, "dynamic": job.dynamic, "opset": job.opset}
-    test = _test_entry(Path(job.model_name).stem, coordinates, job.run_shapes(), job.case.dtype, export_summary(export, cached))
+    test = _test_entry(Path(job.model_name).stem, coordinates, job.run_shapes(), job.case.dtype, export_summary(export, cached),
+                       base_tolerance(job))
     oracle = uses_oracle(job.case.dtype)
     if oracle:
         test["oracle"] = True
 
     def data_sets():
-        reference = EagerReference(job.case, oracle=oracle)
-        return [reference.data(shape) for shape in job.run_shapes()]
+        reference = reference_for(job)
+        sets = [reference.data(shape) for shape in job.run_shapes()]
+        for data in sets:
+            data.oracle = data.oracle if oracle else None
+        return sets
 
     return _write_test(out_dir, test, export, model_path, data_sets)
 
@@ -107,7 +118,7 @@ def _node_test(case, out_dir: Path, workdir: Path) -> dict:
     export = validate_model(str(model_path))
     export.seconds = time.perf_counter() - start
     coordinates = {"case": case.id, "params": case.params(), "exporter": PRODUCER, "dynamic": False, "opset": NODE_OPSET}
-    test = _test_entry(case.id, coordinates, [(SEQ_LEN, BATCH)], "float32", export_summary(export, cached=False))
+    test = _test_entry(case.id, coordinates, [(SEQ_LEN, BATCH)], "float32", export_summary(export, cached=False), TOLERANCES["float32"])
     return _write_test(out_dir, test, export, model_path, lambda: [Data(case.feeds(), case.expected_outputs())])
 
 

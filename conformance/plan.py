@@ -10,9 +10,9 @@ from cases import KINDS, InvalidCaseError, parse_case, preset_cases, select
 from cases.case import Case
 from cases.inputs import LENGTH_PATTERNS
 from cases.modes import mode_label
-from cases.space import PRESETS
+from cases.space import PRESET_MODELS, PRESETS
 from verdict.errors import UsageError
-from verdict.records import Result, RunOptions, result_key
+from verdict.records import Result, RunOptions, error_info, result_key
 from verdict.status import Status
 
 
@@ -91,6 +91,31 @@ class Job(Work):
 
 
 @dataclass(frozen=True)
+class ModelJob(Job):
+    """A user's model (cases.models.ModelRef, in `case`) exported by an exporter, judged against torch eager."""
+
+    def run_shapes(self) -> list[tuple]:
+        """The export shape, and for a dynamic export the factory's other run shapes: (time, batch[, lengths pattern])."""
+        return list(self._sizes())
+
+    def sizes_of(self, run_shape: tuple) -> tuple[dict[str, int], str | None]:
+        """The dynamic labels' sizes, and the lengths pattern, a run shape stands for."""
+        return self._sizes()[tuple(run_shape)]
+
+    def _sizes(self) -> dict[tuple, tuple[dict[str, int], str | None]]:
+        from cases.models import run_shape_of
+
+        spec = self.case.spec
+        shapes = [{}] + (spec.run_shapes if self.dynamic else [])
+        patterns = LENGTH_PATTERNS if spec.lengths else (None,)
+        found: dict[tuple, tuple[dict[str, int], str | None]] = {}
+        for sizes in shapes:
+            for pattern in patterns:
+                found.setdefault(run_shape_of(spec, sizes, pattern), (sizes, pattern))
+        return found
+
+
+@dataclass(frozen=True)
 class CorpusJob(Work):
     """A test of a corpus (conformance/corpus.py): the model, inputs and expected outputs are files."""
 
@@ -113,12 +138,12 @@ class CorpusJob(Work):
         return [tuple(shape) for shape in self.test["run_shapes"]]
 
 
-def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtimes: list[str], opsets: list[int]) -> list[Job]:
-    """Every (case, exporter, mode, opset) the exporter can write; see not_applicable_records for the rest."""
+def make_jobs(cases: list, exporters: list[str], modes: list[bool], runtimes: list[str], opsets: list[int]) -> list[Job]:
+    """Every (case or user model, exporter, mode, opset) the exporter can write; see not_applicable_records for the rest."""
     from exporters import EXPORTERS
 
     return [
-        Job(case, exporter, dynamic, opset, tuple(runtimes))
+        (Job if isinstance(case, Case) else ModelJob)(case, exporter, dynamic, opset, tuple(runtimes))
         for case in cases
         for exporter in exporters
         for opset in opsets
@@ -127,7 +152,7 @@ def make_jobs(cases: list[Case], exporters: list[str], modes: list[bool], runtim
     ]
 
 
-def not_applicable_records(cases: list[Case], exporters: list[str], opsets: list[int]) -> list[Result]:
+def not_applicable_records(cases: list, exporters: list[str], opsets: list[int]) -> list[Result]:
     """Cases torch or the suite cannot build, and the opsets an exporter cannot write, each with the reason."""
     from exporters import EXPORTERS
 
@@ -180,7 +205,7 @@ def shard_jobs(jobs: list[Job], index: int, count: int) -> list[Job]:
     return [job for job in jobs if job.key in mine]
 
 
-def not_applicable_record(case: Case, reason: str, *, exporter: str | None = None, opset: int | None = None) -> Result:
+def not_applicable_record(case, reason: str, *, exporter: str | None = None, opset: int | None = None) -> Result:
     return Result(key=result_key(case.id, exporter, None, opset, None, None), case=case.id, params=case.params(), exporter=exporter,
                   opset=opset, status=Status.NOT_APPLICABLE, raw_status=Status.NOT_APPLICABLE, stage="case", message=reason)
 
@@ -189,16 +214,64 @@ def resolve_cases(options: RunOptions) -> list[Case]:
     unknown_kinds = [k for k in options.kinds if k not in KINDS]
     if unknown_kinds:
         raise UsageError(f"unknown kind {unknown_kinds[0]!r}; choose from {', '.join(KINDS)}")
+    preset = preset_of(options)
     if options.cases:
         try:
             cases = [parse_case(spec) for spec in options.cases]
         except InvalidCaseError as exc:
             raise UsageError(str(exc)) from None
+    elif preset is None:
+        cases = []
     else:
-        if options.preset not in PRESETS:
-            raise UsageError(f"unknown preset {options.preset!r}; choose from {', '.join(PRESETS)}")
-        cases = preset_cases(options.preset)
+        if preset not in PRESETS:
+            raise UsageError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        cases = preset_cases(preset)
     return select(cases, options.select, options.kinds)
+
+
+def preset_of(options: RunOptions) -> str | None:
+    """The preset a selection draws cases from: the one named, else "default", else none where --model names models."""
+    return options.preset or (None if options.models else "default")
+
+
+def model_sources(options: RunOptions) -> list[str]:
+    """The factories of the users' models a selection holds: --model, and the preset's (cases.space.PRESET_MODELS)."""
+    return list(dict.fromkeys([*options.models, *PRESET_MODELS.get(preset_of(options) or "", ())]))
+
+
+def resolve_models(options: RunOptions) -> tuple[list, list[Result]]:
+    """(the selected users' models, one EXPORT_ERROR result per model that cannot be imported or built).
+
+    What is wrong with what a factory returns is a UsageError (exit 2) naming the factory and the field."""
+    from cases.models import ModelError, ModelRef, check_path
+
+    models, broken, sources_by_id = [], [], {}
+    for source in model_sources(options):
+        try:
+            model = ModelRef(check_path(source))
+            model.spec
+        except ModelError as exc:
+            raise UsageError(str(exc)) from None
+        except Exception as exc:  # the model's own import or construction failed: a result, not a crash of the run
+            broken.append(unbuildable_model_record(source, exc))
+            continue
+        if model.id in sources_by_id:
+            raise UsageError(f"--model {source} and {sources_by_id[model.id]} are both named {model.spec.name!r}; give one a name "
+                             "of its own (ModelSpec.name)")
+        sources_by_id[model.id] = source
+        if not options.select or any(s in model.id for s in options.select):
+            models.append(model)
+    return models, broken
+
+
+def unbuildable_model_record(source: str, exc: BaseException) -> Result:
+    from cases.models import default_name
+
+    case = f"model-{default_name(source)}"
+    error = error_info(exc)
+    return Result(key=result_key(case, None, None, None, None, None), case=case, params={"kind": "model", "source": source},
+                  status=Status.EXPORT_ERROR, raw_status=Status.EXPORT_ERROR, stage="model", error=error,
+                  message=f"cannot build the model from {source}: {error.type}: {error.message}")
 
 
 def in_selection(options: RunOptions) -> Callable[[Result], bool]:
@@ -208,9 +281,10 @@ def in_selection(options: RunOptions) -> Callable[[Result], bool]:
         case_ids = {case.id for case in resolve_cases(options)}
     except UsageError:
         case_ids = set()
+    sources = set(model_sources(options))
 
     def covers(result: Result) -> bool:
-        return (result.case in case_ids
+        return ((result.case in case_ids or result.params.get("source") in sources)
                 and result.exporter in (None, *(options.exporters or ()))
                 and result.opset in (None, *(options.opsets or ()))
                 and (result.dynamic is None or mode_label(result.dynamic) in (options.modes or ()))

@@ -4,6 +4,9 @@
 recorded exporter, shape mode and opset (no cache), runs it in the recorded runtime with the recorded
 settings at the recorded run shape, compares with torch eager and prints both verdicts. It runs in this
 process: a runtime that crashes ends the command (the run itself isolates runtimes in workers).
+
+With `--localize`, a result that is still a numeric or shape mismatch or a run error is then localised to the
+first ONNX node where the runtime diverges from a reference runtime (conformance.localise).
 """
 from __future__ import annotations
 
@@ -12,12 +15,13 @@ from pathlib import Path
 
 from cases.case import Case, InvalidCaseError
 from conformance.corpus_layout import MODEL, data_set_dir, write_tensors
-from conformance.plan import Job
+from conformance.localise import localise_recorded
+from conformance.plan import Job, ModelJob
 from conformance.worker import Settings, Worker, pin_threads
 from verdict.errors import UsageError
 from verdict.environment import package_versions
 from verdict.expectations import apply_expectations, canonical_versions, load_expectations
-from verdict.records import Result, RunOptions, load_run
+from verdict.records import Localisation, Result, RunOptions, load_run
 
 
 def find_result(results: list[Result], key: str) -> Result:
@@ -28,8 +32,13 @@ def find_result(results: list[Result], key: str) -> Result:
 
 
 def job_of(record: Result) -> Job:
+    """The work that made a recorded result: a suite case's Job, or a user model's ModelJob (rebuilt from its factory)."""
     if record.exporter is None or record.run_shape is None:
         raise UsageError(f"{record.key} is {record.status.value}: there is nothing to run")
+    if record.params.get("kind") == "model":
+        from cases.models import ModelRef
+
+        return ModelJob(ModelRef(record.params["source"]), record.exporter, bool(record.dynamic), record.opset, (record.runtime,))
     try:
         case = Case.from_params(record.params)
     except (InvalidCaseError, TypeError):
@@ -44,6 +53,18 @@ def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tupl
     inputs with torch eager's outputs in test_data_set_0/), which onnx and onnxruntime tools run without
     this suite: the standalone repro to attach to an upstream report of a runtime failure.
     """
+    recorded, now, _ = _reproduce(run, key, keep, localize=False)
+    return recorded, now
+
+
+def reproduce_and_localise(run: str | Path, key: str, keep: str | Path | None = None) -> tuple[Result, Result, Localisation]:
+    """reproduce(), then, where the result now is a numeric or shape mismatch or a run error, the first node of the
+    exported model at which its runtime diverges from the reference runtime (conformance.localise.reference_for);
+    for any other result a Localisation that says why there is nothing to localise."""
+    return _reproduce(run, key, keep, localize=True)
+
+
+def _reproduce(run: str | Path, key: str, keep: str | Path | None, *, localize: bool) -> tuple[Result, Result, Localisation | None]:
     header, results = load_run(run)
     recorded = find_result(results, key)
     job = job_of(recorded)
@@ -55,21 +76,28 @@ def reproduce(run: str | Path, key: str, keep: str | Path | None = None) -> tupl
         pin_threads(settings.threads)  # the threads the run's workers had, so the numbers are the run's
         others = {k for k in job.result_keys() if k != key}
         fresh = [r for r in Worker(settings).execute(job, others, lambda stage, keys: None) if r.key == key]
+        # The worker keeps a failing result's model in models_dir: localise it before the scratch dir goes.
+        localisation = (localise_recorded(fresh[0], job, Path(settings.models_dir) / job.model_name, options, settings.threads)
+                        if localize else None)
     if keep is not None:
         _write_backend_test(Path(keep), job, tuple(recorded.run_shape))
-    return recorded, apply_expectations(fresh[0], expectations, canonical_versions(package_versions()))  # judged by what ran now
+    now = apply_expectations(fresh[0], expectations, canonical_versions(package_versions()))  # judged by what ran now
+    return recorded, now, localisation
 
 
 def _write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
-    from cases.inputs import make_feeds
-    from cases.torch_model import build_module, eager_outputs
+    """The model, the run shape's inputs and torch eager's outputs as one ONNX backend test (a streaming model's first call)."""
+    from conformance.stages.eager import reference_for
+    from conformance.stages.export import CHUNK_MARK
 
     model = directory / job.model_name
     if model.exists():
         model.replace(directory / MODEL)
-    feeds = make_feeds(job.case, *shape)
+    data = reference_for(job).data(shape)
+    first = f"{CHUNK_MARK}0"
+    expected = {name.removesuffix(first): value for name, value in data.expected.items() if CHUNK_MARK not in name or name.endswith(first)}
     data_dir = data_set_dir(directory, 0)
     data_dir.mkdir(parents=True, exist_ok=True)
-    write_tensors(data_dir, "input", feeds)
-    write_tensors(data_dir, "output", eager_outputs(job.case, build_module(job.case), feeds))
+    write_tensors(data_dir, "input", data.chunks[0] if data.chunks else data.feeds)
+    write_tensors(data_dir, "output", expected)
 

@@ -12,13 +12,15 @@ import msgspec
 
 from cases.modes import MODES
 from cases.space import PRESET_OPSETS
-from conformance.plan import make_jobs, not_applicable_records, parse_shard, resolve_cases, shard_jobs
+from conformance.plan import (make_jobs, model_sources, not_applicable_records, parse_shard, preset_of, resolve_cases,
+                              resolve_models, shard_jobs)
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS, KNOWN_OPSETS
 from verdict.environment import RESULT_CODE, code_digest, package_versions
 from verdict.errors import UsageError
 from verdict.expectations import Expectation, Usage, apply_expectations, load_expectations, stale, usage, versions_of
-from verdict.records import Header, Result, ResultsWriter, Run, RunOptions, incompleteness, load_run, make_header, planned_of, prepare_out_dir, read_run
+from verdict.records import (Header, LocalisationRecord, Result, ResultsWriter, Run, RunOptions, incompleteness, load_run, make_header,
+                             planned_of, prepare_out_dir, read_run)
 from verdict.status import EXIT_SUITE, EXIT_UNEXPECTED, exit_code
 
 DEFAULT_RUNTIMES = ["ort-cpu", "ort-cuda", "reference"]
@@ -39,10 +41,11 @@ def resolved(options: RunOptions) -> RunOptions:
     """The options with every default filled in: what the header records as what ran."""
     return msgspec.structs.replace(
         options,
+        preset=preset_of(options),
         exporters=list(EXPORTERS) if options.exporters is None else options.exporters,
         modes=list(MODES) if options.modes is None else options.modes,
         runtimes=list(DEFAULT_RUNTIMES) if options.runtimes is None else options.runtimes,
-        opsets=options.opsets or list(PRESET_OPSETS.get(options.preset, [DEFAULT_OPSET])),
+        opsets=options.opsets or list(PRESET_OPSETS.get(preset_of(options) or "", [DEFAULT_OPSET])),
         jobs=options.jobs if options.jobs is not None else os.cpu_count() or 1,
     )
 
@@ -67,8 +70,9 @@ def validate(options: RunOptions, *, runtimes: bool = True) -> None:
     outside = [o for o in options.opsets if o not in KNOWN_OPSETS]
     if outside:
         raise UsageError(f"--opsets {outside[0]} is outside what any exporter writes ({KNOWN_OPSETS.start}-{KNOWN_OPSETS.stop - 1})")
-    if not resolve_cases(options):
+    if not resolve_cases(options) and not model_sources(options):
         raise UsageError("no case matches the selection; see 'python -m conformance list'")
+    resolve_models(options)  # what is wrong with a factory is found before any work starts
     if options.shard:
         try:
             parse_shard(options.shard)
@@ -131,20 +135,22 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     prepare_out_dir(out_dir)
 
     cases = resolve_cases(options)
-    valid = [c for c in cases if not c.invalid_reason()]
+    models, unbuildable = resolve_models(options)
+    valid = [c for c in cases if not c.invalid_reason()] + models
     jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, options.opsets)
     shard_index = 1
     if options.shard:
         shard_index, shard_count = parse_shard(options.shard)
         jobs = shard_jobs(jobs, shard_index, shard_count)
-    # Not-applicable records belong to no job: shard 1 alone writes them, so merged shards hold each once.
-    not_applicable = not_applicable_records(cases, options.exporters, options.opsets) if shard_index == 1 else []
-    planned = planned_of([r.key for r in not_applicable] + [k for job in jobs for k in job.result_keys()])
+    # Not-applicable records and models that cannot be built belong to no job: shard 1 alone writes them, so merged
+    # shards hold each once.
+    jobless = not_applicable_records(cases + models, options.exporters, options.opsets) + unbuildable if shard_index == 1 else []
+    planned = planned_of([r.key for r in jobless] + [k for job in jobs for k in job.result_keys()])
     header = make_header(options, planned=planned)
     with ResultsWriter(results_path, None if resume else header) as writer:
-        for record in not_applicable:
+        for record in jobless:
             if record.key not in done:
-                writer.write(record)
+                writer.write(apply_expectations(record, expectations, versions_of(header)))
         work = [(job, {k for k in job.result_keys() if k in done}) for job in jobs]
         work = [(job, skip) for job, skip in work if len(skip) < len(job.result_keys())]
         total = sum(len(job.result_keys()) - len(skip) for job, skip in work)
@@ -160,7 +166,16 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
             )
             run_work(work, total, settings, writer, expectations, versions_of(header), jobs=options.jobs, timeout=options.timeout,
                      logs_dir=out_dir / "logs", progress=progress)
+        localise_clusters(results_path, writer, options, out_dir / "models")
     return finish(results_path, out_dir / "report.html", options, just_ran=True)
+
+
+def localise_clusters(results_path: Path, writer: ResultsWriter, options: RunOptions, models_dir: Path) -> None:
+    """The first diverging node of each failure cluster's first result, appended to the results (conformance.localise)."""
+    from conformance.localise import localise_failures
+
+    for key, localisation in localise_failures(read_run(results_path).results, options, models_dir, timeout=options.timeout).items():
+        writer.write(LocalisationRecord(key=key, localisation=localisation))
 
 
 def _default_cache_dir() -> Path:

@@ -127,7 +127,7 @@ class Worker:
                        "load_s": round(load_seconds, 4), **data.timings}
             fields = {**common, **data.extra, "timings": timings}
             notify("run", [work.result_key(name, shape)])
-            output, run_seconds, error = running.run(runtime, session, data.feeds)
+            output, run_seconds, error = running.run_data(runtime, session, data)
             timings["run_s"] = round(run_seconds, 4)
             if error is not None:
                 yield work.result(name, shape, Status.RUN_ERROR, "run", error=error, **fields)

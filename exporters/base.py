@@ -6,7 +6,6 @@ from collections import Counter
 
 import msgspec
 
-from cases.case import Case
 from exporters.capture import captured_output
 from verdict.records import ErrorInfo, error_info
 from verdict.status import Status
@@ -40,15 +39,15 @@ class Exporter:
 
     name: str = ""
 
-    def _export(self, module, args: tuple, path: str, case: Case, *, dynamic: bool, opset: int) -> None:
+    def _export(self, module, args: tuple, path: str, case, *, dynamic: bool, opset: int) -> None:
+        """`case`: what is exported, a Case or a user's model (cases.models.ModelRef): it names the inputs and
+        outputs (input_names(), output_names()) and the dynamic axes (dynamic_axes())."""
         raise NotImplementedError
 
-    def export(self, case: Case, path: str, *, dynamic: bool, opset: int = DEFAULT_OPSET) -> ExportResult:
-        from cases.inputs import make_feeds
-        from cases.torch_model import build_module, input_tensors
+    def export(self, case, path: str, *, dynamic: bool, opset: int = DEFAULT_OPSET) -> ExportResult:
+        from cases.torch_model import export_arguments
 
-        module = build_module(case)
-        args = input_tensors(case, make_feeds(case, case.seq_len, case.batch))
+        module, args = export_arguments(case)
         start = time.perf_counter()
         with captured_output() as log:
             try:

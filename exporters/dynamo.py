@@ -90,10 +90,11 @@ class DynamoExporter(Exporter):
         input_names = case.input_names()
         dynamic_shapes = None
         if dynamic:
-            # One Dim object per axis name: every input's batch axis is the same symbol.
+            # One Dim object per axis name: every input's batch axis is the same symbol. By position, since a
+            # user's model may name its inputs otherwise than its forward's parameters.
             axes = case.dynamic_axes()
-            dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes[name].values()}}
-            dynamic_shapes = {name: {axis: dims[label] for axis, label in axes[name].items()} for name in input_names}
+            dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes.get(name, {}).values()}}
+            dynamic_shapes = tuple({axis: dims[label] for axis, label in axes.get(name, {}).items()} or None for name in input_names)
         forget_recurrent_dispatch()
         with reused_torchlib_registry() if self.reuse_registry else contextlib.nullcontext():
             torch.onnx.export(

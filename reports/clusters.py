@@ -67,6 +67,11 @@ class Cluster:
     links: list[dict] = field(default_factory=list)  # the expectations (with upstream links) that claimed it
 
     @property
+    def localisation(self):
+        """The first diverging node of the cluster, from whichever of its results the run localised."""
+        return next((r.localisation for r in self.records if r.localisation is not None), None)
+
+    @property
     def count(self) -> int:
         return len(self.records)
 

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 from verdict.records import Result
 
-# Module kinds in the order the report shows them; ONNX node cases come after, as their own groups.
-KIND_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (relu)"}
+from cases.kinds import KINDS
+
+# Module kinds in the order of their registry (cases.kinds.KINDS); ONNX node cases and models come after, as groups of their own.
 NODE_PREFIX = "node-"
+# A user's (or the zoo's) model: each is a kind of its own in the report, "model:<name>".
+MODEL_PREFIX = "model:"
 
 
 def kind_of(record: Result) -> str:
-    """params.kind; for ONNX node cases (`node-gru-…`, no kind recorded) "node-" and the op; else lstm, the only kind before kinds were recorded."""
+    """params.kind (a user's model: "model:" and its name); for ONNX node cases (`node-gru-…`, no kind recorded) "node-" and
+    the op; else lstm, the only kind before kinds were recorded."""
     kind = record.params.get("kind")
+    if kind == "model":
+        return MODEL_PREFIX + str(record.params.get("model") or record.case.removeprefix("model-"))
     if kind:
         return kind
     case = record.case
@@ -26,10 +32,14 @@ def is_packed(record: Result) -> bool:
 def kind_label(kind: str) -> str:
     if kind.startswith(NODE_PREFIX):
         return f"{kind[len(NODE_PREFIX):].upper()} node cases"
-    return KIND_LABELS.get(kind, kind)
+    if kind.startswith(MODEL_PREFIX):
+        return f"model {kind[len(MODEL_PREFIX):]}"
+    return KINDS[kind].title if kind in KINDS else kind
 
 
 def kind_order(kind: str) -> tuple:
-    """Module kinds as listed, then other module kinds, then node cases; alphabetically within the last two."""
-    known = list(KIND_LABELS)
-    return (known.index(kind), "") if kind in known else (len(known) + kind.startswith(NODE_PREFIX), kind)
+    """Module kinds as listed, then other module kinds, then node cases, then models; alphabetically within the last three."""
+    known = list(KINDS)
+    if kind in known:
+        return (known.index(kind), "")
+    return (len(known) + kind.startswith(NODE_PREFIX) + 2 * kind.startswith(MODEL_PREFIX), kind)

@@ -138,6 +138,8 @@ def _details(record: Result, texts: _Texts) -> dict:
         lines.append(["torch eager on CUDA vs on CPU, max abs", ", ".join(f"{n} {_sci(v)}" for n, v in record.eager_cuda_max_abs.items())])
     elif record.eager_cuda_error:
         lines.append(["torch eager on CUDA failed", record.eager_cuda_error])
+    if record.localisation:
+        lines.append(["first diverging node", record.localisation.describe().removeprefix("first diverging node: ")])
     if record.runtime_options:
         lines.append(["runtime options", _compact_json(record.runtime_options)])
     if record.providers:
@@ -188,11 +190,10 @@ def what_works(results: list[Result], per_opset: bool = False) -> dict:
     PASS, and XPASS (passed where a failure was expected); XFAIL is a known failure, not a pass.
     """
     any_packed = any(is_packed(r) for r in results)
-    runtimes = sorted({r.runtime for r in results if r.status != Status.NOT_APPLICABLE})
+    ran = [r for r in results if r.runtime is not None]  # not the not-applicable cases, nor models that could not be built
+    runtimes = sorted({r.runtime for r in ran})
     rows: dict[tuple, dict] = {}
-    for r in results:
-        if r.status == Status.NOT_APPLICABLE:
-            continue
+    for r in ran:
         kind = kind_of(r)
         batches = ("packed" if is_packed(r) else "dense") if any_packed and not kind.startswith(NODE_PREFIX) else ""
         mode = _mode(r, per_opset)
@@ -230,7 +231,7 @@ def build_view(header: Header | None, results: list[Result], diff=None, usage=No
     applicable = [r for r in results if r.status != Status.NOT_APPLICABLE]
     not_applicable = [r for r in results if r.status == Status.NOT_APPLICABLE]
     per_opset = len({r.opset for r in applicable}) > 1
-    columns = sorted({(r.exporter, _mode(r, per_opset), r.runtime) for r in applicable}, key=lambda c: tuple(map(str, c)))
+    columns = sorted({(r.exporter, _mode(r, per_opset), r.runtime) for r in applicable if r.runtime is not None}, key=lambda c: tuple(map(str, c)))
     applicable.sort(key=lambda r: (SEVERITY.get(r.status.value, 99), r.case, str(r.exporter), _mode(r, per_opset), str(r.runtime)))
     cells: dict[tuple, list[Result]] = defaultdict(list)
     case_kinds: dict[str, str] = {}

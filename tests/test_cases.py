@@ -1,7 +1,7 @@
 import pytest
 
 from cases import KINDS, Case, InvalidCaseError, parse_case, preset_cases, select
-from cases.space import SEED_GRID
+from cases.space import LAYERS, SEED_GRID
 
 
 def test_id_is_stable_and_greppable():
@@ -32,9 +32,19 @@ def test_default_is_the_seed_grid_plus_every_kind_dense_and_packed():
     cases = preset_cases("default")
     assert {c.id for c in preset_cases("seed")} <= {c.id for c in cases}
     assert all(c.invalid_reason() is None for c in cases)
-    dense = {kind: [c for c in cases if c.kind == kind and not c.packed] for kind in KINDS}
-    assert [len(dense[kind]) for kind in KINDS] == [64, 32, 32, 32]
-    assert {c.kind for c in cases if c.packed} == set(KINDS)
+    dense = {kind: [c for c in cases if c.kind == kind and not c.packed] for kind in LAYERS}
+    assert [len(dense[kind]) for kind in LAYERS] == [64, 32, 32, 32]
+    assert {c.kind for c in cases if c.packed} == set(LAYERS)
+
+
+def test_the_zoo_preset_is_the_cell_kinds_and_the_zoo_models():
+    from cases.space import PRESET_MODELS
+    from cases.zoo import ZOO
+
+    cases = preset_cases("zoo")
+    assert {c.kind for c in cases} == set(KINDS) - set(LAYERS) == {"lstm_cell", "gru_cell"}
+    assert all(c.invalid_reason() is None for c in cases) and len(cases) == 16
+    assert PRESET_MODELS["zoo"] == tuple(ZOO.values())
 
 
 def test_kinds_filter_any_preset():
@@ -96,7 +106,7 @@ def test_eager_models_match_the_torch_layers_they_wrap():
     from cases.inputs import make_feeds
     from cases.torch_model import build_module, eager_outputs
 
-    for kind in KINDS:
+    for kind in LAYERS:
         case = Case(kind=kind, num_layers=2, bidirectional=True)
         module, feeds = build_module(case), make_feeds(case, 5, 3)
         states = [torch.from_numpy(feeds[n]) for n in case.layer.state_names]

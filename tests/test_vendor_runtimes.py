@@ -32,7 +32,7 @@ def require(package: str, *runtimes: str):
 def run_one_case(out: Path, cache_dir, runtimes: str, *extra, case=ONE_CASE):
     proc = run_cli("run", *case, "--runtimes", runtimes, "--out", out, "--cache-dir", cache_dir, *extra)
     assert proc.returncode in (0, 1), proc.stderr
-    return {(r["runtime"], r["dynamic"], tuple(r["run_shape"])): r for r in read_jsonl(out / "results.jsonl")[1:]}
+    return {(r["runtime"], r["dynamic"], tuple(r["run_shape"])): r for r in read_jsonl(out / "results.jsonl") if r["record"] == "result"}
 
 
 def cpu_has_native_bf16() -> bool | None:

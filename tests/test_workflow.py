@@ -113,7 +113,7 @@ def shard_argv(workflow, matrix: dict, overrides: dict) -> list[str]:
 
 
 def outcome(run_dir: Path) -> dict[str, str]:
-    records = read_jsonl(run_dir / "results.jsonl")[1:]
+    records = [r for r in read_jsonl(run_dir / "results.jsonl") if r["record"] == "result"]
     keys = [r["key"] for r in records]
     assert len(keys) == len(set(keys))
     return {r["key"]: r["status"] for r in records}

@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cases.case import Case
+from cases.models import MODEL_PARAM_TYPES
 from cases.node_cases import NODE_PARAM_TYPES
 from verdict.errors import UsageError
 from verdict.records import ExpectationRef, Header, Result
@@ -50,7 +51,7 @@ COORDINATE_TYPES: dict[str, type] = {
 }
 _TYPE_NAMES = {"str": str, "int": int, "float": float, "bool": bool}
 CASE_FIELD_TYPES: dict[str, type] = {f.name: _TYPE_NAMES[str(f.type)] for f in dataclasses.fields(Case)}
-PARAM_TYPES: dict[str, type] = {**NODE_PARAM_TYPES, **CASE_FIELD_TYPES}
+PARAM_TYPES: dict[str, type] = {**NODE_PARAM_TYPES, **MODEL_PARAM_TYPES, **CASE_FIELD_TYPES}
 # "runtime_options.<path>": a runtime setting recorded with the result, compared as text.
 RUNTIME_OPTIONS = "runtime_options."
 PARAMS = "params."

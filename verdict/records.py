@@ -93,6 +93,60 @@ class OutputStats(_Record):
     eager_oracle_max_abs: float | None = None
 
 
+class NodeDifference(_Record):
+    """One tensor of a node, the failing runtime's value against the reference runtime's (conformance.localise)."""
+
+    name: str  # the tensor's name
+    # None where the two cannot be compared: a tensor one side did not return, shapes that differ.
+    max_abs: float | None = None
+    nonfinite_mismatches: int = 0
+
+    @property
+    def amount(self) -> str:
+        text = "not compared" if self.max_abs is None else f"max abs {self.max_abs:.3g}"
+        if self.nonfinite_mismatches:
+            text += f", {self.nonfinite_mismatches} non-finite value(s) differ"
+        return text
+
+
+class Localisation(_Record):
+    """The first node of a model whose outputs differ between a failing runtime and a reference runtime while all of
+    its inputs agree (conformance.localise)."""
+
+    status: Literal["found", "not found", "unavailable"]
+    reference: str  # the runtime compared against
+    reason: str = ""
+    node: str | None = None
+    op_type: str | None = None
+    module: str | None = None  # the torch module path, where the exporter recorded one
+    inputs: list[NodeDifference] = []
+    outputs: list[NodeDifference] = []
+
+    @property
+    def headline(self) -> str:
+        """One line: the node and where it came from, or why there is none."""
+        if self.status == "unavailable":
+            return f"cannot localise against {runtime_label(self.reference)}: {self.reason}"
+        if self.status == "not found":
+            return f"none: {self.reason}"
+        where = f" from torch module {self.module}" if self.module else ""
+        return f"{self.node or '(unnamed)'} ({self.op_type}){where}"
+
+    def describe(self) -> str:
+        """The localisation as lines for a terminal: the node, then each of its inputs' and outputs' errors."""
+        lines = [f"first diverging node: {self.headline}"]
+        if self.status == "found":
+            lines.append(f"  compared with {runtime_label(self.reference)}" + (f": {self.reason}" if self.reason else ""))
+            width = max((len(d.name) for d in (*self.inputs, *self.outputs)), default=0)
+            lines += [f"  input   {d.name:<{width}}  {d.amount}" for d in self.inputs]
+            lines += [f"  output  {d.name:<{width}}  {d.amount}" for d in self.outputs]
+        return "\n".join(lines)
+
+
+def runtime_label(name: str) -> str:
+    return "onnx.reference" if name == "reference" else name
+
+
 class ExportSummary(_Record):
     status: Status
     opset: int | None = None
@@ -127,6 +181,16 @@ class Result(_Record, tag="result", tag_field="record"):
     # run --eager-cuda: eager on CUDA against eager on CPU, per output (recorded, not judged).
     eager_cuda_max_abs: dict[str, float | None] | None = None
     eager_cuda_error: str | None = None
+    # The first node where the runtime diverged from a reference runtime: written after the results, as a record of its
+    # own (LocalisationRecord), for the first result of each failure cluster; attached here when the file is read.
+    localisation: Localisation | None = None
+
+
+class LocalisationRecord(_Record, tag="localisation", tag_field="record"):
+    """A line of results.jsonl that localises the result `key` (appended after the run's results)."""
+
+    key: str
+    localisation: Localisation
 
 
 def result_key(case: str, exporter: str | None, dynamic: bool | None, opset: int | None, runtime: str | None,
@@ -141,8 +205,9 @@ class RunOptions(_Record):
     """What a run was asked to do. The header stores them resolved (verdict: what actually ran): every list
     filled, the opsets those that ran. `resume` and `repro` read them back."""
 
-    preset: str = "default"
+    preset: str | None = None  # None: "default", or nothing but the models where --model names some
     cases: list[str] = []
+    models: list[str] = []  # users' model factories, package.module:factory (cases.models)
     select: list[str] = []
     kinds: list[str] = []  # module kinds to keep (cases.kinds.KINDS); empty: all
     # None: the default (every exporter and mode; conformance.runner.DEFAULT_RUNTIMES; the preset's opsets).
@@ -169,7 +234,7 @@ class RunOptions(_Record):
 
 # The options that decide what is tested and how it is judged (the rest, such as jobs and paths, do not):
 # what merge requires to match, what diff lists as changed and what tells whether a result is in a selection.
-SELECTION_OPTIONS = ("preset", "cases", "select", "kinds", "exporters", "modes", "opsets", "node_cases")
+SELECTION_OPTIONS = ("preset", "cases", "models", "select", "kinds", "exporters", "modes", "opsets", "node_cases")
 JUDGING_OPTIONS = (*SELECTION_OPTIONS, "runtimes", "tolerances", "runtime_options")
 assert set(JUDGING_OPTIONS) <= set(RunOptions.__struct_fields__), "an option was renamed: update SELECTION_OPTIONS"
 
@@ -282,7 +347,7 @@ class ResultsFileError(ValueError):
 
 
 _ENCODER = msgspec.json.Encoder()
-_RESULT_DECODER = msgspec.json.Decoder(Result)
+_RESULT_DECODER = msgspec.json.Decoder(Result | LocalisationRecord)
 _HEADER_DECODER = msgspec.json.Decoder(Header)
 
 
@@ -310,6 +375,7 @@ def read_run(path: str | Path) -> Run:
     header: Header | None = None
     schema: int | None = None
     results: list[Result] = []
+    localisations: dict[str, Localisation] = {}
     last = len(lines) - 1
     for number, line in enumerate(lines):
         if not line.strip():
@@ -322,13 +388,19 @@ def read_run(path: str | Path) -> Run:
                     header, schema = _read_header(raw, line, where)
                     continue
                 schema = SCHEMA_VERSION if _is_current(raw) else 1
-            results.append(_RESULT_DECODER.decode(line) if schema == SCHEMA_VERSION else _upgrade_v1_result(json.loads(line)))
+            record = _RESULT_DECODER.decode(line) if schema == SCHEMA_VERSION else _upgrade_v1_result(json.loads(line))
+            if isinstance(record, LocalisationRecord):
+                localisations[record.key] = record.localisation
+            else:
+                results.append(record)
         except (msgspec.DecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             if number == last and not isinstance(exc, msgspec.ValidationError):  # no trailing newline: the writer died mid-line
                 break
             raise ResultsFileError(f"{where} is not a record of a results file: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultsFileError(f"{where} is not a schema-{schema} result: {exc}") from None
+    if localisations:
+        results = [msgspec.structs.replace(r, localisation=localisations[r.key]) if r.key in localisations else r for r in results]
     return Run(header, results)
 
 
@@ -402,7 +474,7 @@ class ResultsWriter:
             with self.path.open("r+b") as f:
                 f.truncate(data.rfind(b"\n") + 1)
 
-    def write(self, record: Result) -> None:
+    def write(self, record: Result | LocalisationRecord) -> None:
         self._file.write(encode(record) + b"\n")
         self._file.flush()
 
@@ -432,6 +504,7 @@ def _finite(value) -> float | None:
 
 def _upgrade_v1_options(raw: dict) -> RunOptions:
     raw = dict(raw or {})
+    raw.setdefault("preset", "default")
     if "opset" in raw:  # schema 1's single opset, before opsets became an axis
         raw.setdefault("opsets", [raw.pop("opset")] if raw["opset"] is not None else None)
     tolerances = {k: {"*": raw.pop(k)} for k in ("rtol", "atol") if raw.get(k) is not None}

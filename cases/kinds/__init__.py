@@ -6,9 +6,10 @@ parameters it takes beyond the shared ones, which states it carries, and its out
 """
 from __future__ import annotations
 
-from cases.kinds import gru, lstm, rnn_relu, rnn_tanh
+from cases.kinds import gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_tanh
 from cases.kinds.base import Kind
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (lstm.KIND, gru.KIND, rnn_tanh.KIND, rnn_relu.KIND)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (lstm.KIND, gru.KIND, rnn_tanh.KIND, rnn_relu.KIND, lstm_cell.KIND,
+                                                       gru_cell.KIND)}
 
 __all__ = ["KINDS", "Kind"]

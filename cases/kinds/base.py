@@ -12,6 +12,11 @@ class Kind:
     state_names: tuple[str, ...] = ("h0",)  # initial-state inputs; each has a final-state output
     final_names: tuple[str, ...] = ("h_n",)
     layer_options: tuple[tuple[str, object], ...] = ()  # fixed extra arguments of the torch layer
+    label: str = ""  # how reports name the kind; default: the torch layer
+
+    @property
+    def title(self) -> str:
+        return self.label or self.torch_layer
 
     @property
     def output_names(self) -> tuple[str, ...]:

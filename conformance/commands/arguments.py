@@ -27,9 +27,12 @@ def int_list(text: str) -> list[int]:
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="default", help="smoke | seed | default | full (default: default)")
+    parser.add_argument("--preset", default=None,
+                        help="smoke | seed | default | full | zoo (default: default, or none where --model names models)")
     parser.add_argument("--case", action="append", default=[], metavar="FIELD=V,...",
                         help="an explicit case instead of a preset, e.g. 'kind=gru,num_layers=2' (repeatable)")
+    parser.add_argument("--model", action="append", default=[], metavar="PACKAGE.MODULE:FACTORY", dest="models",
+                        help="your own model: a factory returning (module, inputs) or a cases.models.ModelSpec (repeatable; docs/YOUR_MODEL.md)")
     parser.add_argument("-k", action="append", default=[], metavar="SUBSTRING", dest="select",
                         help="keep cases whose id contains SUBSTRING (repeatable: any of)")
     parser.add_argument("--kinds", type=csv_list, default=[], metavar="KIND,...",
@@ -86,7 +89,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     options = {name: given[name] for name in ("preset", "exporters", "modes", "opsets", "cache_dir", "no_cache", "runtimes",
                                                "expectations", "strict_expectations", "jobs", "timeout") if name in given}
     if "case" in given:
-        options.update(cases=args.case, select=args.select, kinds=args.kinds)
+        options.update(cases=args.case, models=args.models, select=args.select, kinds=args.kinds)
     if "rtol" in given:
         options["tolerances"] = tolerance_overrides(args.rtol, args.atol)
     if "runtime_option" in given:

@@ -20,11 +20,18 @@ def handle(args) -> int:
         for name, (ok, reason) in runtime_availability().items():
             print(f"{name:12} {'available' if ok else 'unavailable: ' + reason}")
         return 0
-    from conformance.plan import resolve_cases
+    from conformance.plan import resolve_cases, resolve_models
 
-    cases = resolve_cases(arguments.run_options(args))
+    options = arguments.run_options(args)
+    cases = resolve_cases(options)
+    models, unbuildable = resolve_models(options)
     for case in cases:
         reason = case.invalid_reason()
         print(case.id + (f"  (not applicable: {reason})" if reason else ""))
-    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable", file=sys.stderr)
+    for model in models:
+        print(f"{model.id}  ({model.source})")
+    for record in unbuildable:
+        print(f"{record.case}  (cannot be built: {record.message})")
+    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable; {len(models) + len(unbuildable)} models",
+          file=sys.stderr)
     return 0

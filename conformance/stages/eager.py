@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from cases.case import Case
-from conformance.stages.export import Data
+from conformance.stages.export import CHUNK_MARK, Data
 from verdict.records import error_info
 
 
@@ -62,3 +62,45 @@ class EagerReference:
             except Exception as exc:  # eager on CUDA failing is a torch finding, not this result's
                 data.extra.update(eager_cuda_max_abs=None, eager_cuda_error=error_info(exc).message)
         return data
+
+
+class ModelEager:
+    """A user's model's eager outputs (and the fp64 oracle's, for a floating-point model) at each run shape; a streaming
+    model's call by call, each call fed the state the one before returned."""
+
+    def __init__(self, job):
+        self.job = job
+        self.spec = job.case.spec
+
+    def data(self, shape: tuple, *, eager_cuda: bool = False) -> Data:
+        from cases import models
+
+        sizes, pattern = self.job.sizes_of(shape)
+        chunks = [models.feeds(self.spec, sizes, pattern, chunk) for chunk in range(self.spec.chunks)]
+        start = time.perf_counter()
+        expected = self._calls(chunks, None)
+        seconds = round(time.perf_counter() - start, 4)
+        try:
+            oracle = self._calls(chunks, "float64")
+        except Exception:  # a model that cannot run in float64 has no oracle: torch eager stays the yardstick
+            oracle = None
+        if self.spec.chunks == 1:
+            return Data(chunks[0], expected, oracle, {"eager_s": seconds})
+        return Data(chunks[0], expected, oracle, {"eager_s": seconds}, chunks=chunks, carry=dict(self.spec.carry))
+
+    def _calls(self, chunks: list[dict], dtype: str | None) -> dict[str, np.ndarray]:
+        from cases.models import eager_outputs
+
+        if len(chunks) == 1:
+            return eager_outputs(self.spec, chunks[0], dtype)
+        outputs, carried = {}, {}
+        for index, chunk in enumerate(chunks):
+            called = eager_outputs(self.spec, {**chunk, **carried}, dtype)
+            outputs.update({f"{name}{CHUNK_MARK}{index}": value for name, value in called.items()})
+            carried = {target: called[source] for source, target in self.spec.carry.items()}
+        return outputs
+
+
+def reference_for(job):
+    """What computes a job's expected outputs: torch eager on a Case, or on a user's model."""
+    return EagerReference(job.case, oracle=True) if isinstance(job.case, Case) else ModelEager(job)

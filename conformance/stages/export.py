@@ -19,6 +19,10 @@ from verdict.records import ExportSummary
 from verdict.tolerances import TOLERANCES, Tolerance, ToleranceOverrides, uses_oracle
 
 
+# How a streaming model's output of one call is named among the outputs judged: "prob#2" is chunk 2's "prob".
+CHUNK_MARK = "#"
+
+
 @dataclass
 class Data:
     """One run shape's inputs and expected outputs, and what else its results record."""
@@ -28,6 +32,10 @@ class Data:
     oracle: dict[str, np.ndarray] | None = None  # the fp64 oracle's outputs, where there is one
     timings: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # more fields for the result (eager on CUDA)
+    # A streaming model: the feeds of each call, and which output feeds which input of the next call. The
+    # expected outputs are then named per call (CHUNK_MARK).
+    chunks: list[dict[str, np.ndarray]] | None = None
+    carry: dict[str, str] = field(default_factory=dict)
 
 
 def export_model(job: Job, workdir: Path, cache_dir: str | None) -> tuple[ExportResult, Path, bool]:
@@ -54,26 +62,35 @@ def export_summary(export: ExportResult, cached: bool) -> ExportSummary:
                          seconds=round(export.seconds, 4), log=export.log)
 
 
+def base_tolerance(job: Job) -> Tolerance:
+    """A job's tolerance before the run's overrides: a user's model's own (ModelSpec.tolerance), else its dtype's."""
+    given = getattr(getattr(job.case, "spec", None), "tolerance", None)
+    return Tolerance(*given) if given else TOLERANCES[job.case.dtype]
+
+
 class ExportedModel:
-    """A Job's model, exported here (or taken from the cache), judged against torch eager on the same weights."""
+    """A Job's model, exported here (or taken from the cache), judged against torch eager on the same weights.
+
+    A user's model (a ModelJob) is exported afresh every time: its code is the user's, outside what the cache key
+    can vouch for (conformance.cache)."""
 
     exported_here = True
 
     def __init__(self, job: Job, workdir: Path, *, cache_dir: str | None, tolerances: ToleranceOverrides, eager_cuda: bool):
-        self.export, self.model_path, cached = export_model(job, workdir, cache_dir)
+        self.export, self.model_path, cached = export_model(job, workdir, cache_dir if type(job) is Job else None)
         self.summary = export_summary(self.export, cached)
         self.job = job
         self.dtype = job.case.dtype
-        self.base_tolerance = TOLERANCES[job.case.dtype]
+        self.base_tolerance = base_tolerance(job)
         self.tolerances = tolerances
         self.eager_cuda = eager_cuda
         self._data: dict[tuple, Data] = {}
 
     def prepare(self, shapes: list[tuple]) -> None:
         """The eager stage: torch eager (and the oracle) at every shape a runtime will run."""
-        from conformance.stages.eager import EagerReference
+        from conformance.stages.eager import reference_for
 
-        reference = EagerReference(self.job.case, oracle=True)
+        reference = reference_for(self.job)
         for shape in shapes:
             if shape not in self._data:
                 self._data[shape] = reference.data(shape, eager_cuda=self.eager_cuda)
@@ -82,7 +99,7 @@ class ExportedModel:
         return self._data[shape]
 
     def tolerance_for(self, output: str) -> Tolerance:
-        return self.tolerances.for_output(self.base_tolerance, output)
+        return self.tolerances.for_output(self.base_tolerance, output.partition(CHUNK_MARK)[0])
 
     @property
     def judge_by_oracle(self) -> bool:

@@ -32,3 +32,21 @@ def run(runtime: RuntimeHandle, session: Any, feeds: dict) -> tuple[RuntimeOutpu
     except Exception as exc:
         return None, time.perf_counter() - start, error_info(exc)
     return output, time.perf_counter() - start, None
+
+
+def run_data(runtime: RuntimeHandle, session: Any, data) -> tuple[RuntimeOutput | None, float, ErrorInfo | None]:
+    """Run one run shape's data (conformance.stages.export.Data): one call, or a streaming model's calls in turn, each
+    fed the state the runtime itself returned from the call before; their outputs named per call."""
+    if data.chunks is None:
+        return run(runtime, session, data.feeds)
+    from conformance.stages.export import CHUNK_MARK
+
+    outputs, carried, seconds, last = {}, {}, 0.0, None
+    for index, chunk in enumerate(data.chunks):
+        last, took, error = run(runtime, session, {**chunk, **carried})
+        seconds += took
+        if error is not None:
+            return None, seconds, error
+        outputs.update({f"{name}{CHUNK_MARK}{index}": value for name, value in last.outputs.items()})
+        carried = {target: last.outputs[source] for source, target in data.carry.items() if source in last.outputs}
+    return RuntimeOutput(outputs, last.providers, last.placement, last.fallback), seconds, None
