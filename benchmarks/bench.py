@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(label: str, command: list[str]) -> tuple[float, float]:
+def measure(label: str, command: list[str], cwd: Path = ROOT) -> tuple[float, float]:
     """Wall and CPU seconds of one command (CPU: user + system of the whole tree, which other people's
     load on the machine barely changes); prints them with the peak RSS (MiB, largest process of the tree)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start

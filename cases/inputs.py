@@ -13,6 +13,11 @@ from cases.dtypes import DTYPES
 LENGTH_PATTERNS = ("varied", "equal")
 
 
+def length_patterns(seq_len: int, batch: int) -> tuple[str, ...]:
+    """The patterns a run shape has room for: lengths can only vary with more than one sequence of more than one step."""
+    return LENGTH_PATTERNS if seq_len > 1 and batch > 1 else ("equal",)
+
+
 def sequence_lengths(seq_len: int, batch: int, pattern: str) -> np.ndarray:
     """'varied': from seq_len down to 1 across the batch, rotated so they are not sorted; 'equal': all seq_len."""
     if pattern == "equal" or batch == 1:

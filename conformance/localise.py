@@ -556,8 +556,14 @@ def localise_failures(results: list, options, models_dir: Path, *, timeout: floa
     import concurrent.futures
     import multiprocessing
 
-    chosen = [r for r in cluster_representatives(results) if r.params.get("kind") != "node" and not options.corpus]
     found: dict[str, Localisation] = {}
+    chosen = []
+    for result in cluster_representatives(results):
+        why = _not_localised(result, options)
+        if why:
+            found[result.key] = _unavailable(reference_for(result.runtime), why)
+        else:
+            chosen.append(result)
     executor = None
     try:
         for result in chosen:
@@ -578,6 +584,15 @@ def localise_failures(results: list, options, models_dir: Path, *, timeout: floa
         if executor is not None:
             executor.shutdown(wait=True)
     return found
+
+
+def _not_localised(result, options) -> str | None:
+    """Why a run does not localise this result itself, or None."""
+    if options.corpus:
+        return "a corpus result: this run did not export its model, the corpus did; run-corpus does not localise"
+    if result.params.get("kind") == "node":
+        return f"a node case is one ONNX node ({result.params.get('op', 'the recurrent op')}): that node is where it diverges"
+    return None
 
 
 def _stop(executor) -> None:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from cases import KINDS, InvalidCaseError, parse_case, preset_cases, select
 from cases.case import Case
-from cases.inputs import LENGTH_PATTERNS
+from cases.inputs import length_patterns
 from cases.modes import mode_label
 from cases.space import PRESET_MODELS, PRESETS
 from verdict.errors import UsageError
@@ -80,12 +80,12 @@ class Job(Work):
         """Static models run at the export shape; dynamic ones also at 1x1 and a longer, wider shape.
 
         A packed case runs each shape with each pattern of sequence lengths (cases.inputs.LENGTH_PATTERNS)
-        where the batch has room for it: (seq_len, batch, pattern).
+        where the shape has room for it (cases.inputs.length_patterns): (seq_len, batch, pattern).
         """
         export = (self.case.seq_len, self.case.batch)
         sizes = [export] if not self.dynamic else [export, (1, 1), (2 * self.case.seq_len + 1, self.case.batch + 2)]
         if self.case.packed:
-            patterns = [(seq, batch, p) for seq, batch in sizes for p in (LENGTH_PATTERNS if batch > 1 else LENGTH_PATTERNS[-1:])]
+            patterns = [(seq, batch, p) for seq, batch in sizes for p in length_patterns(seq, batch)]
             return list(dict.fromkeys(patterns))
         return list(dict.fromkeys(sizes))
 
@@ -107,10 +107,10 @@ class ModelJob(Job):
 
         spec = self.case.spec
         shapes = [{}] + (spec.run_shapes if self.dynamic else [])
-        patterns = LENGTH_PATTERNS if spec.lengths else (None,)
         found: dict[tuple, tuple[dict[str, int], str | None]] = {}
         for sizes in shapes:
-            for pattern in patterns:
+            size = run_shape_of(spec, sizes)
+            for pattern in length_patterns(*size) if spec.lengths else (None,):
                 found.setdefault(run_shape_of(spec, sizes, pattern), (sizes, pattern))
         return found
 

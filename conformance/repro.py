@@ -80,12 +80,12 @@ def _reproduce(run: str | Path, key: str, keep: str | Path | None, *, localize: 
         localisation = (localise_recorded(fresh[0], job, Path(settings.models_dir) / job.model_name, options, settings.threads)
                         if localize else None)
     if keep is not None:
-        _write_backend_test(Path(keep), job, tuple(recorded.run_shape))
+        write_backend_test(Path(keep), job, tuple(recorded.run_shape))
     now = apply_expectations(fresh[0], expectations, canonical_versions(package_versions()))  # judged by what ran now
     return recorded, now, localisation
 
 
-def _write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
+def write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
     """The model, the run shape's inputs and torch eager's outputs as one ONNX backend test (a streaming model's first call)."""
     from conformance.stages.eager import reference_for
     from conformance.stages.export import CHUNK_MARK
@@ -93,6 +93,12 @@ def _write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
     model = directory / job.model_name
     if model.exists():
         model.replace(directory / MODEL)
+    elif not (directory / MODEL).exists():  # not exported by a worker here: export it now
+        from exporters import get_exporter
+
+        exported = get_exporter(job.exporter).export(job.case, str(directory / MODEL), dynamic=job.dynamic, opset=job.opset)
+        if exported.error is not None and not (directory / MODEL).exists():
+            raise RuntimeError(f"{exported.status.value}: {exported.error.message}")
     data = reference_for(job).data(shape)
     first = f"{CHUNK_MARK}0"
     expected = {name.removesuffix(first): value for name, value in data.expected.items() if CHUNK_MARK not in name or name.endswith(first)}
@@ -101,3 +107,61 @@ def _write_backend_test(directory: Path, job: Job, shape: tuple) -> None:
     write_tensors(data_dir, "input", data.chunks[0] if data.chunks else data.feeds)
     write_tensors(data_dir, "output", expected)
 
+
+def export_script(job: Job) -> str:
+    """The export call of `job` as a script: plain torch where the case's layer is one torch.nn call and not packed,
+    else the module built by this suite (a cell loop, a packed batch) or by the model's own factory."""
+    from cases.inputs import make_feeds
+    from exporters import get_exporter
+
+    exporter = get_exporter(job.exporter)
+    options = exporter.export_options(job.case, dynamic=job.dynamic, opset=job.opset)
+    labels = sorted({d.__name__ for shapes in options.get("dynamic_shapes") or () for d in (shapes or {}).values()})
+    lines = ['"""The export that fails; writes model.onnx."""', "import torch"]
+    if labels:
+        lines += ["from torch.export import Dim", "", f"dims = {{name: Dim(name) for name in {labels!r}}}"]
+    lines.append("")
+    case = job.case
+    call = case.layer.layer_call(case) if isinstance(job, Job) and not isinstance(job, ModelJob) else None
+    if call is not None and not case.packed:
+        states = case.input_names()[1:]
+        state = f"({', '.join(states)})" if len(states) == 2 else (states[0] if states else "")
+        finals = case.output_names()[1:]
+        final = f"({', '.join(finals)})" if len(finals) == 2 else finals[0]
+        feeds = make_feeds(case, case.seq_len, case.batch)
+        lines += [f"torch.manual_seed({case.seed})",
+                  f"layer = torch.nn.{case.layer.torch_layer}(**{call!r}).to(torch.{case.dtype})", "", "",
+                  "class Model(torch.nn.Module):", "    def __init__(self):", "        super().__init__()",
+                  "        self.layer = layer", "",
+                  f"    def forward(self, {', '.join(case.input_names())}):",
+                  f"        output, {final} = self.layer(input{', ' + state if state else ''})",
+                  f"        return output, {', '.join(finals)}", "", "",
+                  f"module = Model().train({case.train})",
+                  "args = (" + "".join(f"torch.randn({list(feeds[n].shape)}, dtype=torch.{case.dtype}), " for n in case.input_names()) + ")"]
+    elif isinstance(job, ModelJob):
+        module_name, _, factory = case.source.partition(":")
+        lines += [f"from {module_name} import {factory}  # the model's own factory", "",
+                  f"spec = {factory}()", "module, args = spec.module.eval(), spec.inputs"]
+    else:
+        lines += ["from cases.case import Case  # this suite's case builder: the module is more than one torch.nn call",
+                  "from cases.torch_model import export_arguments", "",
+                  f"module, args = export_arguments(Case.from_params({dict(case.params())!r}))"]
+    if exporter.script_prepare:
+        lines.append(exporter.script_prepare)
+    rendered = ", ".join(f"{key}={_source(value)}" for key, value in options.items())
+    lines += ["print(module)", f'torch.onnx.export(module, args, "model.onnx", {rendered})', "",
+              "import onnx  # the suite's validation: the checker with strict shape inference",
+              'onnx.checker.check_model(onnx.load("model.onnx"), full_check=True)', 'print("model.onnx passes the checker")', ""]
+    return "\n".join(lines)
+
+
+def _source(value) -> str:
+    """Python source for an export option: Dims by name (from `dims`), the rest as literals."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_source(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (tuple, list)):
+        items = ", ".join(_source(v) for v in value)
+        return f"({items},)" if isinstance(value, tuple) and len(value) == 1 else (f"({items})" if isinstance(value, tuple) else f"[{items}]")
+    if hasattr(value, "__name__") and type(value).__name__ != "function" and not isinstance(value, str):
+        return f"dims[{value.__name__!r}]"
+    return repr(value)

@@ -35,14 +35,26 @@ class ExportResult(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Exporter:
-    """Subclasses implement `_export` (torch.onnx.export with their settings); this class keeps the contract."""
+    """Subclasses give `export_options` (torch.onnx.export's keyword arguments), and `prepare` where they change the
+    module first; `_export` makes the call. This class keeps the contract."""
 
     name: str = ""
+    # How a standalone script gets the module this exporter exports from the case's own ("module"): empty where the
+    # exporter exports it as it is.
+    script_prepare: str = ""
 
-    def _export(self, module, args: tuple, path: str, case, *, dynamic: bool, opset: int) -> None:
+    def export_options(self, case, *, dynamic: bool, opset: int) -> dict:
         """`case`: what is exported, a Case or a user's model (cases.models.ModelRef): it names the inputs and
         outputs (input_names(), output_names()) and the dynamic axes (dynamic_axes())."""
         raise NotImplementedError
+
+    def prepare(self, module):
+        return module
+
+    def _export(self, module, args: tuple, path: str, case, *, dynamic: bool, opset: int) -> None:
+        import torch
+
+        torch.onnx.export(self.prepare(module), args, path, **self.export_options(case, dynamic=dynamic, opset=opset))
 
     def export(self, case, path: str, *, dynamic: bool, opset: int = DEFAULT_OPSET) -> ExportResult:
         from cases.torch_model import export_arguments

@@ -132,6 +132,7 @@ class DecomposedExporter(TorchScriptExporter):
     """decompose(), then the TorchScript exporter: ONNX LSTM ops where they apply, a Loop per LSTMP layer and direction."""
 
     name = "decomposed"
+    script_prepare = "from exporters.decomposed import decompose  # this suite's decomposition\nmodule = decompose(module)"
 
-    def _export(self, module, args, path, case, *, dynamic, opset):
-        super()._export(decompose(module), args, path, case, dynamic=dynamic, opset=opset)
+    def prepare(self, module):
+        return decompose(module)

@@ -86,7 +86,7 @@ class DynamoExporter(Exporter):
     # False: every export builds its own registry, as a plain torch.onnx.export call does.
     reuse_registry = True
 
-    def _export(self, module, args, path, case, *, dynamic, opset):
+    def export_options(self, case, *, dynamic, opset):
         input_names = case.input_names()
         dynamic_shapes = None
         if dynamic:
@@ -95,16 +95,10 @@ class DynamoExporter(Exporter):
             axes = case.dynamic_axes()
             dims = {label: torch.export.Dim(label) for label in {label for name in input_names for label in axes.get(name, {}).values()}}
             dynamic_shapes = tuple({axis: dims[label] for axis, label in axes.get(name, {}).items()} or None for name in input_names)
+        return dict(dynamo=True, external_data=False, input_names=input_names, output_names=case.output_names(),
+                    opset_version=opset, dynamic_shapes=dynamic_shapes)
+
+    def _export(self, module, args, path, case, *, dynamic, opset):
         forget_recurrent_dispatch()
         with reused_torchlib_registry() if self.reuse_registry else contextlib.nullcontext():
-            torch.onnx.export(
-                module,
-                args,
-                path,
-                dynamo=True,
-                external_data=False,
-                input_names=input_names,
-                output_names=case.output_names(),
-                opset_version=opset,
-                dynamic_shapes=dynamic_shapes,
-            )
+            super()._export(module, args, path, case, dynamic=dynamic, opset=opset)

@@ -84,6 +84,22 @@ def test_every_torch_gates_on_a_baseline_measured_on_that_torch(workflow):
     assert '"${{ matrix.baseline }}" merged' in diff and "--strict-expectations" in diff and "||" not in diff
 
 
+def test_the_zoo_runs_on_each_torch_and_gates_on_that_torchs_zoo_baseline(workflow):
+    from verdict.records import read_run
+
+    zoo = workflow["jobs"]["zoo"]
+    baselines = {entry["torch"]: entry["baseline"] for entry in zoo["strategy"]["matrix"]["include"]}
+    assert set(baselines) == set(workflow["jobs"]["cpu"]["strategy"]["matrix"]["torch"])
+    for torch, path in baselines.items():
+        header = read_run(ROOT / path).header
+        assert header.versions["torch"].split("+")[0] == torch and header.options.preset == "zoo"
+        assert set(zoo["env"]["CPU_RUNTIMES"].split(",")) <= set(header.options.runtimes)
+    run = next(step["run"] for step in zoo["steps"] if "conformance run" in step.get("run", ""))
+    assert "--preset zoo" in run and run.endswith("|| test $? -eq 1")
+    diff = next(step["run"] for step in zoo["steps"] if "conformance diff" in step.get("run", ""))
+    assert '"${{ matrix.baseline }}" zoo' in diff and "--strict-expectations" in diff and "||" not in diff
+
+
 def test_the_cuda_job_runs_only_where_a_gpu_runner_is_named(workflow):
     cuda = workflow["jobs"]["cuda"]
     assert cuda["if"] == "${{ vars.LSTM_CONFORMANCE_GPU_RUNNER != '' }}"

@@ -44,10 +44,15 @@ class Kind:
     def layer_arguments(self, case) -> dict:
         return dict(self.layer_options)
 
+    def layer_call(self, case) -> dict | None:
+        """The keyword arguments of torch.nn.<torch_layer> that build the layer under test; None for a kind whose layer
+        is more than that one call (standalone scripts then build it through the suite)."""
+        common = dict(input_size=case.input_size, hidden_size=case.hidden_size, num_layers=case.num_layers, bias=case.bias,
+                      batch_first=case.batch_first, dropout=case.dropout, bidirectional=case.bidirectional)
+        return {**common, **self.layer_arguments(case)}
+
     def build_layer(self, case):
         """The torch layer under test; it takes (input, state) and returns (output, state) as nn.LSTM does."""
         import torch
 
-        common = dict(input_size=case.input_size, hidden_size=case.hidden_size, num_layers=case.num_layers, bias=case.bias,
-                      batch_first=case.batch_first, dropout=case.dropout, bidirectional=case.bidirectional)
-        return getattr(torch.nn, self.torch_layer)(**common, **self.layer_arguments(case))
+        return getattr(torch.nn, self.torch_layer)(**self.layer_call(case))

@@ -30,6 +30,9 @@ class CellKind(Kind):
             return f"{what}: it has no projection (proj_size={case.proj_size})"
         return None
 
+    def layer_call(self, case) -> None:
+        return None
+
     def build_layer(self, case):
         import torch
 

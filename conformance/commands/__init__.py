@@ -4,7 +4,7 @@ A command module has `register(subparsers)`, which adds its parser with set_defa
 returns the exit code. Raising verdict.errors.UsageError gives the one-line exit-2 error. Nothing below this
 package imports it.
 """
-from conformance.commands import (baseline, diff, export_corpus, listing, merge, report, repro, run, run_corpus, trend)
+from conformance.commands import (baseline, diff, export_corpus, listing, merge, report, repro, run, run_corpus, trend, upstream)
 
 # In the order `--help` lists them.
-COMMANDS = [run, report, listing, diff, merge, baseline, trend, repro, export_corpus, run_corpus]
+COMMANDS = [run, report, listing, diff, merge, baseline, trend, repro, upstream, export_corpus, run_corpus]

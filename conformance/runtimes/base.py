@@ -14,6 +14,9 @@ Everything else is optional, and the suite supplies the default when a runtime l
     load(model_path) -> session                 with run_session: loading apart from running, so a
     run_session(session, feeds) -> outputs      model that cannot load is LOAD_ERROR (not RUN_ERROR)
                                                 and one session serves every run shape
+    repro_source() -> str                       Python source defining run(model_path, feeds) -> {name: array}
+                                                with this runtime's settings and only its own package: the
+                                                runtime part of `upstream`'s standalone repro scripts
 
 Subclass `Runtime` (minimum: run) or `SessionRuntime` (load and run_session), or subclass nothing: the
 worker reaches every runtime through a `RuntimeHandle`, which reads only what the runtime defines.
@@ -118,6 +121,11 @@ class RuntimeHandle:
 
     def run(self, model_path: str, feeds: dict[str, np.ndarray]) -> RuntimeOutput:
         return self.run_session(self.load(model_path), feeds)
+
+    def repro_source(self) -> str | None:
+        """The runtime's standalone run(model_path, feeds), or None where it offers none."""
+        source = getattr(self.runtime, "repro_source", None)
+        return source() if callable(source) else None
 
 
 def _loads_apart(runtime: Any) -> bool:

@@ -143,6 +143,16 @@ class OpenVinoRuntime(SessionRuntime):
         names = onnx_output_names([o.get_names() for o in model.outputs], [o.get_names() for o in compiled.outputs])
         return compiled.create_infer_request(), list(zip(compiled.outputs, names))
 
+    def repro_source(self) -> str:
+        # Outputs by position: the compiled model's own names may be merged ones (onnx_output_names).
+        return ("import onnx\nimport openvino as ov\n\n\n"
+                "def run(model_path, feeds):\n"
+                f"    compiled = ov.Core().compile_model(model_path, {DEVICE!r}, {dict(self.properties)!r})\n"
+                f"    print('inference precision:', compiled.get_property({PRECISION_HINT!r}))\n"
+                "    result = compiled.create_infer_request().infer(feeds)\n"
+                "    names = [o.name for o in onnx.load(model_path).graph.output]\n"
+                "    return {name: result[output] for name, output in zip(names, compiled.outputs)}\n")
+
     def run_session(self, session, feeds):
         request, outputs = session
         with openvino_errors():

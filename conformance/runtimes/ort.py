@@ -156,6 +156,20 @@ class OrtRuntime(SessionRuntime):
             return False, f"{short} EP is in this onnxruntime {ort.__version__} build but cannot run here: {failure}"
         return True, ""
 
+    def repro_source(self) -> str:
+        lines = ["import onnxruntime as ort", "", "", "def run(model_path, feeds):", "    options = ort.SessionOptions()"]
+        for key in SESSION_INT_OPTIONS:
+            if key in self.session_options:
+                lines.append(f"    options.{key} = {self.session_options[key]}")
+        if "graph_optimization_level" in self.session_options:
+            level = GRAPH_OPTIMIZATION_LEVELS[self.session_options["graph_optimization_level"]]
+            lines.append(f"    options.graph_optimization_level = ort.GraphOptimizationLevel.{level}")
+        provider = (self.provider, self.provider_options) if self.provider_options else self.provider
+        lines += [f"    session = ort.InferenceSession(model_path, options, providers=[{provider!r}])",
+                  "    print('providers:', session.get_providers())",
+                  "    return dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))"]
+        return "\n".join(lines) + "\n"
+
     @property
     def checks_placement(self) -> bool:
         return self.provider != CPU

@@ -21,3 +21,9 @@ class ReferenceRuntime(SessionRuntime):
 
     def run_session(self, session, feeds):
         return dict(zip(session.output_names, session.run(None, feeds)))
+
+    def repro_source(self):
+        return ("from onnx.reference import ReferenceEvaluator\n\n\n"
+                "def run(model_path, feeds):\n"
+                "    session = ReferenceEvaluator(model_path)\n"
+                "    return dict(zip(session.output_names, session.run(None, feeds)))\n")

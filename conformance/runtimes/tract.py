@@ -84,6 +84,21 @@ class TractRuntime(SessionRuntime):
         outputs = [output.name for output in onnx.load(model_path, load_external_data=False).graph.output]
         return TractModel(model_path, inputs, outputs, runnable)
 
+    def repro_source(self) -> str:
+        lines = ["import onnx", "import tract", "", "", "def run(model_path, feeds):",
+                 "    model = tract.onnx().load(model_path)",
+                 "    inputs = [model.input_name(i) for i in range(model.input_count())]"]
+        if self.input_facts != "declared":
+            types = ", ".join(f"{k!r}: {v!r}" for k, v in ELEMENT_TYPES.items())
+            lines += [f"    types = {{{types}}}",
+                      "    for index, name in enumerate(inputs):",
+                      "        array = feeds[name]",
+                      "        model.set_input_fact(index, ','.join([*map(str, array.shape), types[array.dtype.name]]))"]
+        lines += ["    values = model.into_model().into_runnable().run([feeds[name] for name in inputs])",
+                  "    names = [o.name for o in onnx.load(model_path).graph.output]",
+                  "    return {name: value.to_numpy() for name, value in zip(names, values)}"]
+        return "\n".join(lines) + "\n"
+
     def run_session(self, session, feeds):
         import tract
 
