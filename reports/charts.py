@@ -63,7 +63,8 @@ def _runtime_rows(results: list[Result]) -> list[dict]:
             eager[(record.case, tuple(record.run_shape or ()))] = record.eager_cuda_max_abs
     rows = [{"label": runtime, "histograms": _histograms(found)} for runtime, found in sorted(samples.items())]
     if eager:
-        found = [(name, value, "info") for differences in eager.values() for name, value in differences.items()]
+        # None: an output eager did not compute on one of the devices (the schema allows it); nothing to chart.
+        found = [(name, value, "info") for differences in eager.values() for name, value in differences.items() if value is not None]
         rows.append({"label": EAGER_CUDA_LABEL, "histograms": _histograms(found)})
     return rows
 

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 import msgspec
 
 from cases.modes import mode_label
+from reports import embed
 from reports.charts import EAGER_CUDA_LABEL, error_bars, error_histograms
 from reports.clusters import failure_clusters
 from reports.kinds import NODE_PREFIX, is_packed, kind_label, kind_of, kind_order
@@ -108,28 +109,15 @@ def _compact_json(value) -> str:
     return json.dumps(value, separators=(", ", ": "), sort_keys=True)
 
 
-class _Texts:
-    """Long texts stored once in the embedded data: one export's log is shared by every runtime and run shape that used it."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self._index: dict[str, int] = {}
-
-    def add(self, text: str) -> int:
-        if text not in self._index:
-            self._index[text] = len(self.texts)
-            self.texts.append(text)
-        return self._index[text]
-
-
 def _timings(record: Result) -> str:
     t = record.timings
     export = f"{t['export_s']:.2f}" + (" (c)" if t.get("export_cached") else "") if isinstance(t.get("export_s"), (int, float)) else "–"
     return " / ".join([export, *(f"{t[k]:.3f}" if isinstance(t.get(k), (int, float)) else "–" for k in ("load_s", "run_s"))])
 
 
-def _details(record: Result, texts: _Texts) -> dict:
-    """What a result's details show, as display-ready strings."""
+def _details(record: Result) -> dict:
+    """What a result's details show, as display-ready strings: detail lines, per-output statistics, the error, the exporter's output;
+    `details`: whether there is any."""
     lines = []
     if record.expectation:
         claim = "expected because" if record.status in (Status.XFAIL, Status.XPASS) else f"claimed by {record.expectation.id}, which does not explain it"
@@ -149,9 +137,9 @@ def _details(record: Result, texts: _Texts) -> dict:
     export = record.export
     if export:
         lines.append(["export", f"opset {export.opset}, {'cached' if export.cached else 'fresh'}, ops {_compact_json(export.ops)}"])
-    details: dict = {"lines": lines}
+    outputs = None
     if record.outputs:
-        details["outputs"] = [
+        outputs = [
             [name, _shape(o.expected_shape), _shape(o.actual_shape), o.expected_dtype or "–", o.actual_dtype or "–",
              "fp64 oracle" if o.yardstick == "oracle" else "torch eager",
              f"{o.tolerance.rtol:g} / {o.tolerance.atol:g}" if o.tolerance else "–",
@@ -159,14 +147,19 @@ def _details(record: Result, texts: _Texts) -> dict:
              _sci(o.oracle_max_abs), _sci(o.eager_oracle_max_abs)]
             for name, o in record.outputs.items()
         ]
-    if record.error and record.error.text:
-        details["error"] = [record.error.type, texts.add(_clip(record.error.text))]
-    if export and export.log:
-        details["log"] = texts.add(_clip(export.log[-TEXT_LIMIT:]))
-    return details
+    error = [record.error.type, _clip(record.error.text)] if record.error and record.error.text else None
+    log = _clip(export.log[-TEXT_LIMIT:]) if export and export.log else None
+    return {"details": bool(lines or outputs or error or log), "lines": lines, "outputs": outputs, "error": error, "log": log}
 
 
-def result_row(record: Result, texts: _Texts, per_opset: bool = False) -> dict:
+# A results-table row's fields (result_row), embedded in the page column by column (reports/embed.py): those that draw the
+# row, and those its details show, which the page decodes after it has drawn the table.
+ROW_FIELDS = ["status", "raw_status", "case", "kind", "exporter", "mode", "runtime", "shape", "stage", "message", "expectation", "bars",
+              "max_abs", "timings", "export_s", "repro", "details"]
+DETAIL_FIELDS = ["lines", "outputs", "error", "log"]
+
+
+def result_row(record: Result, per_opset: bool = False) -> dict:
     """One row of the results table, drawn by the page's script (as text, never as markup); its details are built when opened."""
     bars = error_bars(record)
     expectation = record.expectation
@@ -179,7 +172,7 @@ def result_row(record: Result, texts: _Texts, per_opset: bool = False) -> dict:
         "bars": [[b["name"], _sci(b["value"]), round(b["fraction"], 3), b["ok"]] for b in bars],
         "max_abs": max((b["value"] if math.isfinite(b["value"]) else UNBOUNDED for b in bars), default=None),
         "timings": _timings(record), "export_s": record.timings.get("export_s"),
-        "repro": repro_command(record), "details": _details(record, texts),
+        "repro": repro_command(record), **_details(record),
     }
 
 
@@ -235,14 +228,13 @@ def build_view(header: Header | None, results: list[Result], diff=None, usage=No
     applicable.sort(key=lambda r: (SEVERITY.get(r.status.value, 99), r.case, str(r.exporter), _mode(r, per_opset), str(r.runtime)))
     cells: dict[tuple, list[Result]] = defaultdict(list)
     case_kinds: dict[str, str] = {}
-    texts = _Texts()
     rows = []
     # Each result's place in the embedded data: the script draws its row on demand.
     anchors = {r.key: f"r{index}" for index, r in enumerate(applicable)}
     for r in applicable:
         case_kinds.setdefault(r.case, kind_of(r))
         cells[(r.case, r.exporter, _mode(r, per_opset), r.runtime)].append(r)
-        rows.append(result_row(r, texts, per_opset))
+        rows.append(result_row(r, per_opset))
     matrix = []
     for kind in sorted(set(case_kinds.values()), key=kind_order):
         matrix_rows = []
@@ -288,7 +280,9 @@ def build_view(header: Header | None, results: list[Result], diff=None, usage=No
         "unexpected": sum(not is_ok(r) for r in results),
         "columns": columns,
         "matrix": matrix,
-        "data": {"severity": SEVERITY, "css": STATUS_CLASS, "ok": sorted(s.value for s in OK_STATUSES), "rows": rows, "texts": texts.texts},
+        "encoding": embed.ENCODING,
+        "data": {"severity": SEVERITY, "css": STATUS_CLASS, "ok": sorted(s.value for s in OK_STATUSES), **embed.table(rows, ROW_FIELDS)},
+        "details_data": embed.table(rows, DETAIL_FIELDS),
         "not_applicable": not_applicable,
         "expectations": list(expectations.values()),
         "kinds": [(g["kind"], g["label"]) for g in matrix],
@@ -309,8 +303,8 @@ def _environment() -> Environment:
     env.filters["short"] = lambda status: SHORT.get(status, status)
     env.filters["sci"] = _sci
     env.filters["shape"] = _shape
-    # The embedded data goes out as compactly as it can (tojson still escapes <, >, & and ' for the page).
-    env.policies["json.dumps_kwargs"] = {"separators": (",", ":")}
+    # The results the page's script reads: columns, dictionary-encoded, gzip, base64 (reports/embed.py).
+    env.filters["packed"] = embed.pack
     return env
 
 

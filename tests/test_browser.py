@@ -1,15 +1,20 @@
-"""The report in a real headless browser: loads cleanly and offline, filters, sorts, fits a 1366x768 laptop screen."""
+"""The report in a real headless browser: loads cleanly and offline, filters, sorts, fits a 1366x768 laptop screen,
+shows every field of every result as the results file holds it, and stays small and quick at a nightly's size."""
+import shlex
 import shutil
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from nightly_results import nightly_results
 from records_helpers import plain_header, typed
 from synthetic_results import synthetic_results
 
 from reports import render_report
+from reports.render import TEXT_LIMIT, build_view, result_row
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAPTOP = {"width": 1366, "height": 768}
@@ -28,7 +33,8 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """Open a local HTML file; collect console errors and any request that would leave the machine."""
+    """Open a local HTML file; collect console errors and any request that would leave the machine. A report is open once its
+    script has decoded the embedded results and drawn the table (it then sets body[data-ready])."""
     context = browser.new_context(viewport=LAPTOP)
     problems = []
 
@@ -38,6 +44,8 @@ def open_page(browser):
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "about:")) else problems.append(f"request {r.url}"))
         page.goto(Path(path).resolve().as_uri())
+        if page.locator("#report-data").count():
+            page.wait_for_selector("body[data-ready]", state="attached")
         return page
 
     yield open_, problems
@@ -158,7 +166,8 @@ def test_a_full_sized_report_opens_with_one_page_of_rows(large_report, open_page
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     seconds, size = time.perf_counter() - started, large_report["path"].stat().st_size
     record_property("load_seconds", round(seconds, 2))  # recorded, not asserted: the machine may be busy
-    print(f"\n{len(large_report['results'])} results: {size / 1e6:.2f} MB, opened in {seconds:.2f} s")
+    ready = float(page.evaluate("document.body.dataset.ready")) / 1000
+    print(f"\n{len(large_report['results'])} results: {size / 1e6:.2f} MB, drawn {ready:.2f} s after navigation, painted after {seconds:.2f} s")
     assert problems == [] and size < 10e6
     total = len(large_report["results"])
     assert page.locator("#results tr.result").count() == PAGE_SIZE
@@ -222,3 +231,186 @@ def test_text_from_results_goes_into_the_page_as_text(open_page, tmp_path):
     assert row.locator("button.copy").first.get_attribute("data-copy").endswith("'k" + evil + "'")
     page.wait_for_timeout(200)
     assert dialogs == [] and problems == []
+
+
+# Every field a drawn row shows, read back from the page: the results table's cells, and the details once opened and built.
+READ_ROW = r"""tr => {
+  const text = node => node ? node.textContent : null, cells = tr.cells, message = cells[6];
+  const claim = message.querySelector(":scope > small"), box = message.querySelector(":scope > details");
+  const copy = cells[9].querySelector("button.copy");
+  const row = {
+    status: text(cells[0].querySelector(".badge")), observed: text(cells[0].querySelector("small")), case: text(cells[1]),
+    exporter_mode: text(cells[2]), runtime: text(cells[3]), shape: text(cells[4]), stage: text(cells[5]), message: message.childNodes[0].textContent,
+    expectation: claim && [claim.childNodes[0].textContent, text(claim.querySelector("code")), claim.querySelector("a").getAttribute("href")],
+    bars: Array.from(cells[7].querySelectorAll(".bars i"), bar => [bar.title, parseFloat(bar.style.height), bar.className]),
+    values: Array.from(cells[7].querySelectorAll("small"), name => [name.textContent, name.nextSibling.textContent]),
+    sort: cells[7].dataset.sort, timings: text(cells[8]), repro: copy && copy.dataset.copy, details: null,
+  };
+  if (!box) return row;
+  const details = row.details = {outputs: null, lines: [], error: null, log: null, reproduce: null};
+  const parts = Array.from(box.children).slice(1);  // after the summary
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i], first = part.childNodes[0] ? part.childNodes[0].textContent : "";
+    if (part.tagName === "TABLE") details.outputs = Array.from(part.rows).slice(1).map(tr => Array.from(tr.cells, td => td.textContent));
+    else if (part.querySelector("button.copy"))
+      details.reproduce = [first, text(part.querySelector("code")), part.querySelector("button").dataset.copy];
+    else if (part.querySelector("code")) details.lines.push([first, text(part.querySelector("code"))]);
+    else if (first === "exporter output:") details.log = text(parts[++i]);
+    else details.error = [first, text(parts[++i])];
+  }
+  return row;
+}"""
+
+# Every page of the results table, each row's details opened: {row id: what READ_ROW reads}.
+READ_ALL_ROWS = """async () => {
+  const read = %s, rows = {}, next = document.querySelector(".pager .next");
+  for (;;) {
+    const drawn = Array.from(document.querySelectorAll("#results tr.result")), boxes = drawn.map(tr => tr.querySelector("details")).filter(Boolean);
+    boxes.forEach(box => { box.open = true; });
+    while (boxes.some(box => box.dataset.filled !== "yes")) await new Promise(done => setTimeout(done, 5));  // built when opened
+    drawn.forEach(tr => { rows[tr.id] = read(tr); });
+    if (next.disabled) return rows;
+    next.click();
+  }
+}""" % READ_ROW
+
+
+def as_shown(row: dict) -> dict:
+    """What READ_ROW should read for a row as reports.render.result_row gives it to the page."""
+    expectation = row["expectation"]
+    return {
+        "status": row["status"], "observed": None if row["raw_status"] == row["status"] else f"observed {row['raw_status']}",
+        "case": row["case"], "exporter_mode": f"{row['exporter']} · {row['mode']}", "runtime": row["runtime"], "shape": row["shape"],
+        "stage": row["stage"], "message": row["message"],
+        "expectation": expectation and [f"{expectation[2]}: ", expectation[0],
+                                        expectation[1] if expectation[1].startswith(("http://", "https://")) else None],
+        "bars": [[f"{name} max abs {value}", round(16 * fraction, 1), "ok" if ok else "bad"] for name, value, fraction, ok in row["bars"]],
+        "values": [[name, f" {value}"] for name, value, _, _ in row["bars"]],
+        "sort": "" if row["max_abs"] is None else row["max_abs"], "timings": row["timings"], "repro": row["repro"],
+        "details": {"outputs": row["outputs"], "lines": [[f"{label}: ", text] for label, text in row["lines"]],
+                    "error": row["error"] and [f"error ({row['error'][0]}):", row["error"][1]], "log": row["log"],
+                    "reproduce": row["repro"] and ["reproduce: ", row["repro"], row["repro"]]} if row["details"] or row["repro"] else None,
+    }
+
+
+def check_shown(record, shown: dict, per_opset: bool):
+    """A row as the page shows it: as result_row gave it, and against the record itself."""
+    expected = as_shown(result_row(record, per_opset))
+    shown = {**shown, "sort": "" if shown["sort"] == "" else float(shown["sort"])}
+    assert [bar[1] for bar in shown["bars"]] == pytest.approx([bar[1] for bar in expected["bars"]], abs=0.051)  # toFixed(1) or round()
+    for row in (shown, expected):
+        row["bars"] = [[title, css] for title, _, css in row["bars"]]
+    assert shown == expected, record.key
+    # and against the record, not only against what the renderer made of it
+    assert (shown["status"], shown["case"], shown["runtime"], shown["stage"], shown["message"]) == (
+        record.status.value, record.case, record.runtime, record.stage, record.message)
+    assert shown["exporter_mode"].startswith(f"{record.exporter} · ") and shown["shape"] == "×".join(map(str, record.run_shape))
+    details = shown["details"] or {}
+    lines = dict(details.get("lines") or [])
+    if record.expectation:
+        link = record.expectation.link
+        assert shown["expectation"][1:] == [record.expectation.id, link if link.startswith("https://") else None]  # no javascript: links
+        assert any(text == record.expectation.reason for text in lines.values())
+    if record.error and record.error.text:
+        assert details["error"][0] == f"error ({record.error.type}):"
+        clipped = len(record.error.text) > TEXT_LIMIT and details["error"][1].startswith(record.error.text[:TEXT_LIMIT])
+        assert details["error"][1] == record.error.text or clipped
+    if record.export and record.export.log:
+        assert details["log"] == record.export.log[-TEXT_LIMIT:]
+    if record.outputs:
+        assert [o[0] for o in details["outputs"]] == list(record.outputs)
+        assert [o[7] for o in details["outputs"]] == ["–" if o.max_abs is None else f"{o.max_abs:.2e}" for o in record.outputs.values()]
+    if record.localisation:
+        assert record.localisation.headline in lines["first diverging node: "]
+    for present, label in ((record.providers, "providers: "), (record.placement, "node placement: "),
+                           (record.runtime_options, "runtime options: "), (record.eager_cuda_max_abs, "torch eager on CUDA vs on CPU, max abs: "),
+                           (record.eager_cuda_error, "torch eager on CUDA failed: ")):
+        assert (label in lines) == bool(present), label
+    if record.status.value not in ("PASS", "XPASS", "SKIPPED"):
+        assert shown["repro"] == f"python -m conformance repro results.jsonl {shlex.quote(record.key)}"
+
+
+def rich_results():
+    """Results with what a nightly on a CPU seldom holds: every status, every optional field, texts past the report's limit."""
+    def outputs(max_abs, **extra):
+        return {name: {"status": "NUMERIC_MISMATCH" if max_abs > 1e-3 else "PASS", "expected_shape": [5, 3, 8], "actual_shape": [5, 3, 8],
+                       "expected_dtype": "float16", "actual_dtype": "float16", "tolerance": {"rtol": 1e-2, "atol": 1e-3}, "yardstick": "oracle",
+                       "max_abs": max_abs, "max_rel": max_abs * 3, "mismatch_fraction": 0.25, "atol_to_pass": max_abs, "oracle_max_abs": max_abs / 2,
+                       "eager_oracle_max_abs": 1e-4, **extra} for name in ("output", "h_n", "c_n")}
+
+    def rich(case, status, raw=None, **fields):
+        base = {"case": case, "params": {"kind": "lstm", "dtype": "float16"}, "exporter": "torchscript", "dynamic": True, "opset": 23,
+                "runtime": "ort-cuda", "run_shape": [11, 5], "status": status, "raw_status": raw or status, "stage": "run"}
+        return typed({**base, **fields})
+
+    claim = {"id": "cuda-tf32", "reason": "ORT CUDA's TF32 default rounds fp32 matmuls.", "link": "https://github.com/microsoft/onnxruntime/issues/1"}
+    long_error = ("Traceback (most recent call last):\n" + "".join(f'  File "/x/{i}.py", line {i}, in f\n    g()\n' for i in range(400))
+                  + "RuntimeError: boom")
+    found = {"status": "found", "reference": "ort-cpu", "node": "/layer/LSTM", "op_type": "LSTM", "module": "layer",
+             "inputs": [{"name": "X", "max_abs": 0.0}], "outputs": [{"name": "Y", "max_abs": 0.3, "nonfinite_mismatches": 2}]}
+    return [
+        rich("L1-cuda-xpass", "XPASS", "PASS", stage="compare", expectation=claim, outputs=outputs(2e-4), message="all outputs within tolerance",
+             providers=["CUDAExecutionProvider", "CPUExecutionProvider"], placement={"CPUExecutionProvider": {"Shape": 3}},
+             runtime_options={"provider": "CUDAExecutionProvider", "device_id": 0}, eager_cuda_max_abs={"output": 1e-4, "h_n": 5e-5, "c_n": 3e-5}),
+        rich("L1-cuda-claimed", "NUMERIC_MISMATCH", stage="compare", expectation=claim, localisation=found,
+             outputs=outputs(float("inf"), nonfinite_mismatches=3, max_rel=None, atol_to_pass=None), message="output: 3 non-finite values differ",
+             eager_cuda_error="CUDA error: out of memory"),
+        rich("L1-cuda-run-error <b>&amp;</b> ünïcode", "RUN_ERROR", error={"type": "RuntimeError", "message": "boom", "text": long_error},
+             message="boom: <i>not markup</i> “quoted” ✅",
+             localisation={"status": "unavailable", "reference": "ort-cpu", "reason": "a Loop body"},
+             export={"status": "PASS", "opset": 23, "ops": {"LSTM": 1}, "cached": False, "log": "warning line\n" * 600}),
+        rich("L1-cuda-fallback", "FALLBACK", stage="load", message="3 nodes ran on CPUExecutionProvider", providers=["CPUExecutionProvider"],
+             placement={"CPUExecutionProvider": {"LSTM": 1}}),
+        rich("L1-crash", "CRASH", stage="run", message="worker died: signal 11 (SIGSEGV)",
+             error={"type": "WorkerCrash", "message": "signal 11", "text": "last output:\nSegmentation fault (core dumped)\n"}),
+        rich("L1-timeout", "TIMEOUT", stage="eager", message="stage eager ran past 300 s"),
+        rich("L1-suite", "SUITE_ERROR", stage="judge", message="KeyError: 'h_n'",
+             error={"type": "KeyError", "message": "'h_n'", "text": "KeyError: 'h_n'"}),
+        rich("L1-no-message", "PASS", stage="compare", message="", runtime="reference", runtime_options={}),
+        rich("L1-javascript-link", "XFAIL", "RUN_ERROR",
+             expectation={"id": "odd", "reason": "a link that is no web link", "link": "javascript:alert(1)"}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def nightly(tmp_path_factory):
+    """15,552 results, as the nightly's two opsets of the default preset give them, and their report."""
+    header, results = nightly_results()
+    path = render_report(header, results, tmp_path_factory.mktemp("nightly") / "report.html")
+    return {"header": header, "results": results, "path": path}
+
+
+def test_a_nightly_sized_report_stays_under_10_mb_and_opens_quickly(nightly, open_page, record_property):
+    open_, problems = open_page
+    size = nightly["path"].stat().st_size
+    loads = []
+    for _ in range(3):
+        page = open_(nightly["path"])
+        loads.append(float(page.evaluate("document.body.dataset.ready")) / 1000)  # decoded and drawn, since navigation began
+        page.close()
+    record_property("open_seconds", round(statistics.mean(loads), 3))  # measured, not asserted: the machine may be busy
+    print(f"\n{len(nightly['results'])} results: {size:,} bytes, table drawn {statistics.mean(loads):.2f} s after navigation "
+          f"(mean of {len(loads)} loads: {', '.join(f'{s:.2f}' for s in loads)})")
+    assert len(nightly["results"]) == 15_552 and size < 10e6
+    page = open_(nightly["path"])
+    assert page.inner_text("#f-count") == "15552 results match" and page.locator("#results tr.result").count() == PAGE_SIZE
+    assert problems == []
+
+
+def test_every_field_a_result_shows_survives_the_embedding(nightly, open_page, tmp_path):
+    """One result of each sort in the nightly (status, stage, error, exporter, runtime, kind, opset, what it carries) and results
+    with every optional field: each row and its details, read back from the page, are the record's."""
+    sorts = {}
+    for r in nightly["results"]:
+        sort = (r.status, r.raw_status, r.stage, r.error and r.error.type, r.exporter, r.dynamic, r.runtime, r.params.get("kind"), r.opset,
+                r.expectation and r.expectation.id, bool(r.localisation), bool(r.eager_cuda_max_abs), bool(r.placement))
+        sorts.setdefault(sort, r)
+    results = [*sorts.values(), *rich_results()]
+    path = render_report(nightly["header"], results, tmp_path / "report.html")
+    open_, problems = open_page
+    shown = open_(path).evaluate(READ_ALL_ROWS)
+    anchors = build_view(nightly["header"], results)["anchors"]
+    assert len(results) > 150 and set(shown) == set(anchors.values())
+    for record in results:
+        check_shown(record, shown[anchors[record.key]], per_opset=True)
+    assert problems == []

@@ -1,18 +1,20 @@
-import json
 import re
 import subprocess
 import sys
 
 import msgspec
+import pytest
+from nightly_results import nightly_results
 from records_helpers import plain_header, typed
 from synthetic_results import synthetic_results
 
-from reports import render_html, render_report
+from reports import embed, render_html, render_report
 from reports.kinds import kind_of
 from reports.render import what_works
 from verdict.records import Header
 
 HEADER = plain_header()
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 def result(case="L1-uni-noproj-sf-bias-h0-fp32", status="PASS", runtime="ort-cpu", shape=(5, 3), **extra):
@@ -20,19 +22,25 @@ def result(case="L1-uni-noproj-sf-bias-h0-fp32", status="PASS", runtime="ort-cpu
                   "run_shape": list(shape) if shape else None, "status": status, **extra})
 
 
+def embedded(html: str, name: str) -> str:
+    """The text of one of the page's data elements (report-data, report-details): base64, as the page holds it."""
+    return html.split(f'<script type="application/octet-stream" id="{name}" data-encoding="{embed.ENCODING}">')[1].split("</script>")[0]
+
+
 def embedded_data(html: str) -> dict:
-    """The results the page's script draws: the one JSON blob in the report."""
-    return json.loads(html.split('<script type="application/json" id="report-data">')[1].split("</script>")[0])
+    """The results the page's script draws, decoded as the page decodes them: the rows, with their details' fields."""
+    data, details = (embed.unpack(embedded(html, name)) for name in ("report-data", "report-details"))
+    return {**data, "rows": [{**row, **more} for row, more in zip(embed.rows(data), embed.rows(details), strict=True)]}
 
 
 def test_error_text_is_escaped():
     evil = "<script>alert('x')</script>"
     html = render_html(HEADER, [result(status="RUN_ERROR", message=evil, case=evil, error={"type": "E", "message": evil, "text": evil},
                                        expectation={"id": evil, "reason": evil, "link": evil})])
-    assert evil not in html and "</script><" not in html.split('id="report-data">')[1].split("</script>")[0]
+    assert evil not in html and set(embedded(html, "report-data") + embedded(html, "report-details")) <= set(BASE64)
     assert "&lt;script&gt;alert(" in html  # server-rendered: the clusters, the matrix
-    row = embedded_data(html)["rows"][0]  # the script's data: intact once parsed, inserted as text (tests/test_browser.py)
-    assert row["message"] == evil and embedded_data(html)["texts"][row["details"]["error"][1]] == evil
+    row = embedded_data(html)["rows"][0]  # the script's data: intact once decoded, inserted as text (tests/test_browser.py)
+    assert row["message"] == evil and row["error"] == ["E", evil]
 
 
 def test_matrix_has_one_cell_per_configuration_and_column():
@@ -89,6 +97,36 @@ def test_a_full_sized_report_stays_small(tmp_path):
     assert html.count("<details") == 0 and html.count('class="result"') == 0  # drawn on demand, not pre-rendered
 
 
+def test_a_nightly_sized_report_embeds_every_field_of_every_result(tmp_path):
+    """15,552 results (two opsets of the default preset): the page holds each row as the script draws it, every field intact."""
+    from reports.render import build_view, result_row
+
+    header, results = nightly_results()
+    assert len(results) == 15_552
+    path = render_report(header, results, tmp_path / "report.html")
+    size = path.stat().st_size
+    print(f"\n{len(results)} results: report {size / 1e6:.2f} MB")
+    assert size < 10e6
+    html = path.read_text(encoding="utf-8")
+    anchors = build_view(header, results)["anchors"]  # each result's place in the page: r<index>
+    shown = sorted((r for r in results if r.key in anchors), key=lambda r: int(anchors[r.key][1:]))
+    assert len(shown) == len(results)  # none is not applicable here
+    assert embedded_data(html)["rows"] == [result_row(r, per_opset=True) for r in shown]
+
+
+def test_columns_are_dictionaries_where_values_repeat():
+    repeated, distinct = ["PASS", "XFAIL", "PASS", "PASS"], [["a", 1], ["b", 2], None]
+    assert embed.column(repeated) == {"values": ["PASS", "XFAIL"], "codes": [0, 1, 0, 0]}
+    assert embed.column(distinct) == distinct
+    assert embed.column([1, 1.0, True, None]) == [1, 1.0, True, None]  # told apart by their JSON
+    rows = [{"status": s, "extra": d} for s, d in zip(repeated, [*distinct, {"k": "v"}])]
+    data = embed.table(rows, ["status", "extra"])
+    assert embed.rows(embed.unpack(embed.pack(data))) == rows
+    assert embed.pack(data) == embed.pack(data)  # the same results, the same page
+    with pytest.raises(ValueError):
+        embed.pack({"value": float("nan")})  # strict JSON: the page's JSON.parse would refuse it
+
+
 def test_cell_shows_worst_status_over_run_shapes():
     html = render_html(HEADER, [result(shape=(5, 3)), result(shape=(1, 1), status="RUN_ERROR")])
     assert '<td class="cell bad" data-status="RUN_ERROR"' in html
@@ -137,7 +175,9 @@ def test_error_distribution_has_a_row_per_runtime_and_one_for_eager_on_cuda():
     # one eager comparison per case and run shape, however many runtimes carried it; recorded, not judged
     assert [(b["label"], b["info"]) for b in by_label[EAGER_CUDA_LABEL]["output"]["bins"] if b["info"]] == [("1e-4", 1)]
     html = render_html(HEADER, [compared("ort-cpu", 1e-7, eager_cuda_max_abs=eager)])
-    assert "LSTM · torch eager on CUDA vs on CPU" in html and "h_n 5.00e-05" in html
+    [row] = embedded_data(html)["rows"]  # the result's details
+    assert "LSTM · torch eager on CUDA vs on CPU" in html
+    assert ["torch eager on CUDA vs on CPU, max abs", "output 1.00e-04, h_n 5.00e-05, c_n 2.00e-04"] in row["lines"]
 
 
 def test_error_distribution_has_every_output_of_every_kind_and_node_case():
@@ -171,3 +211,13 @@ def test_a_run_over_several_opsets_shows_each_opset_apart():
     assert {mode for _, mode, _ in view["columns"]} == {"static · opset 18", "static · opset 22"}
     assert [row["mode"] for row in view["what_works"]["rows"]] == ["static · opset 18", "static · opset 22"]
     assert {mode for _, mode, _ in build_view(HEADER, results[:1])["columns"]} == {"static"}
+
+
+def test_an_eager_cuda_difference_without_a_value_is_shown_and_not_charted(tmp_path):
+    """The schema lets eager_cuda_max_abs hold None for an output (not computed on one device)."""
+    from records_helpers import header, result
+
+    record = msgspec.structs.replace(result(max_abs=1e-7), eager_cuda_max_abs={"output": None, "h_n": 2e-5})
+    render_report(header(), [record], tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert "torch eager on CUDA" in page
