@@ -31,12 +31,13 @@ PEEPHOLES = "iof"  # the order of the blocks in an LSTM's P
 ACTIVATION_PARAMETERS = {"HardSigmoid": ("alpha", "beta"), "LeakyRelu": ("alpha",), "ThresholdedRelu": ("alpha",), "Elu": ("alpha",)}
 
 
-# The type of each parameter a node case records (NodeCase.params): what an expectation's "params.<name>"
-# condition is checked against when it is loaded.
+# The type of each parameter a node case records (NodeCase.params, and for onnx's own node tests and any backend test
+# cases.onnx_node_tests.recurrent_params): what an expectation's "params.<name>" condition is checked against when it
+# is loaded. `origin`: where a test came from ("onnx 1.23.2 test_lstm_batchwise").
 NODE_PARAM_TYPES: dict[str, type] = {
     "op": str, "input_size": int, "hidden_size": int, "seq_len": int, "batch": int, "dtype": str, "direction": str,
     "layout": int, "clip": float, "input_forget": int, "linear_before_reset": int, "activations": str,
-    "activation_alpha": str, "activation_beta": str, "peepholes": bool, "sequence_lens": str,
+    "activation_alpha": str, "activation_beta": str, "peepholes": bool, "sequence_lens": str, "origin": str,
 }
 
 

@@ -153,16 +153,22 @@ def _inferred_types(model) -> dict[str, Any]:
     return {v.name: v.type for v in (*graph.value_info, *graph.output, *graph.input) if v.type.WhichOneof("value")}
 
 
-def _strip_shapes(type_proto) -> None:
+def _strip_shapes(type_proto, *, ranked: bool = False) -> None:
     """Keep the element type, drop the shape: an intermediate's inferred shape may be symbolic or wrong, and a runtime
-    that checks outputs against their declared shape must not fail for what inference guessed."""
+    that checks outputs against their declared shape must not fail for what inference guessed. `ranked` keeps the rank,
+    every dimension unknown: for a runtime whose importer requires a shape on every graph output (IREE's runs onnx's
+    checker, which does)."""
     kind = type_proto.WhichOneof("value")
     if kind == "tensor_type":
-        type_proto.tensor_type.ClearField("shape")
+        if ranked and type_proto.tensor_type.HasField("shape"):
+            for dim in type_proto.tensor_type.shape.dim:
+                dim.Clear()
+        else:
+            type_proto.tensor_type.ClearField("shape")
     elif kind == "sequence_type":
-        _strip_shapes(type_proto.sequence_type.elem_type)
+        _strip_shapes(type_proto.sequence_type.elem_type, ranked=ranked)
     elif kind == "optional_type":
-        _strip_shapes(type_proto.optional_type.elem_type)
+        _strip_shapes(type_proto.optional_type.elem_type, ranked=ranked)
 
 
 def _is_typed(type_proto) -> bool:
@@ -174,18 +180,19 @@ def _is_typed(type_proto) -> bool:
     return kind is not None
 
 
-def _output(name: str, type_proto):
+def _output(name: str, type_proto, ranked: bool):
     from onnx import ValueInfoProto
 
     value = ValueInfoProto(name=name)
     if _is_typed(type_proto):
         value.type.CopyFrom(type_proto)
-        _strip_shapes(value.type)
+        _strip_shapes(value.type, ranked=ranked)
     return value
 
 
-def _with_outputs(model, nodes: list, outputs: list[str], types: dict[str, Any]):
-    """A copy of `model` whose main graph holds `nodes` and returns `outputs`, in that order."""
+def _with_outputs(model, nodes: list, outputs: list[str], types: dict[str, Any], ranked: bool = False):
+    """A copy of `model` whose main graph holds `nodes` and returns `outputs`, in that order (their ranks declared where
+    `ranked` and inference found them)."""
     from onnx import ModelProto
 
     graph = model.graph
@@ -195,7 +202,7 @@ def _with_outputs(model, nodes: list, outputs: list[str], types: dict[str, Any])
     kept.graph.node.extend(nodes)
     declared = {v.name: v for v in graph.output}
     del kept.graph.output[:]
-    kept.graph.output.extend(copy.deepcopy(declared[name]) if name in declared else _output(name, types.get(name)) for name in outputs)
+    kept.graph.output.extend(copy.deepcopy(declared[name]) if name in declared else _output(name, types.get(name), ranked) for name in outputs)
     return kept
 
 
@@ -219,7 +226,8 @@ class _Run:
 def _run(handle: RuntimeHandle, model, nodes: list, outputs: list[str], types: dict[str, Any], feeds: dict, path: Path) -> _Run:
     """Run `nodes` returning `outputs`. Where the runtime refuses that, again returning only the tensors of a known type
     (no untyped or sequence values), then only the floating-point ones (a runtime may keep shapes in a type of its own
-    that it cannot return): the values left out are not compared."""
+    that it cannot return): the values left out are not compared. Where it refuses all three, each once more with the
+    outputs' ranks declared (a runtime that requires a shape on every graph output)."""
     declared = {v.name for v in model.graph.output}
     typed = [name for name in outputs if name in declared or _is_tensor(types.get(name))]
     floats = [name for name in typed if name in declared or types[name].tensor_type.elem_type in FLOAT_TYPES]
@@ -227,8 +235,8 @@ def _run(handle: RuntimeHandle, model, nodes: list, outputs: list[str], types: d
     if not attempts:
         return _Run(values={})
     first: _Run | None = None
-    for asked in map(list, attempts):
-        result = _run_once(handle, _with_outputs(model, nodes, asked, types), asked, feeds, path)
+    for asked, ranked in [(list(asked), ranked) for ranked in (False, True) for asked in attempts]:
+        result = _run_once(handle, _with_outputs(model, nodes, asked, types, ranked), asked, feeds, path)
         if result.values is not None:
             return result
         first = first or result
@@ -590,7 +598,7 @@ def _not_localised(result, options) -> str | None:
     """Why a run does not localise this result itself, or None."""
     if options.corpus:
         return "a corpus result: this run did not export its model, the corpus did; run-corpus does not localise"
-    if result.params.get("kind") == "node":
+    if str(result.params.get("kind", "")).startswith("node") or result.case.startswith("node-"):  # node-lstm: onnx's node tests
         return f"a node case is one ONNX node ({result.params.get('op', 'the recurrent op')}): that node is where it diverges"
     return None
 

@@ -174,8 +174,10 @@ EXPORTER_COST = {"torchscript": 1, "dynamo": 30}
 RUN_COST = 0.1
 
 
-def job_cost(job: Job) -> float:
-    return EXPORTER_COST.get(job.exporter, 1) + RUN_COST * len(job.result_keys())
+def job_cost(job: Work) -> float:
+    """A corpus test (a node case of the run) exports nothing: its runs alone."""
+    export = EXPORTER_COST.get(job.exporter, 1) if isinstance(job, Job) else 0
+    return export + RUN_COST * len(job.result_keys())
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -282,8 +284,14 @@ def in_selection(options: RunOptions) -> Callable[[Result], bool]:
     except UsageError:
         case_ids = set()
     sources = set(model_sources(options))
+    from conformance.corpus import selected_node_tests
+
+    suite_cases, onnx_names = selected_node_tests(options)
+    node_ids = {case.id for case in suite_cases} | set(onnx_names)
 
     def covers(result: Result) -> bool:
+        if result.case in node_ids:  # stored tests: no exporter, shape mode or opset of the run's
+            return result.runtime in (None, *(options.runtimes or ()))
         return ((result.case in case_ids or result.params.get("source") in sources)
                 and result.exporter in (None, *(options.exporters or ()))
                 and result.opset in (None, *(options.opsets or ()))

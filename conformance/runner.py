@@ -12,7 +12,7 @@ import msgspec
 
 from cases.modes import MODES
 from cases.space import PRESET_OPSETS
-from conformance.plan import (make_jobs, model_sources, not_applicable_records, parse_shard, preset_of, resolve_cases,
+from conformance.plan import (CorpusJob, make_jobs, model_sources, not_applicable_records, parse_shard, preset_of, resolve_cases,
                               resolve_models, shard_jobs)
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS, KNOWN_OPSETS
@@ -25,6 +25,7 @@ from verdict.status import EXIT_SUITE, EXIT_UNEXPECTED, exit_code
 
 DEFAULT_RUNTIMES = ["ort-cpu", "ort-cuda", "reference"]
 DEFAULT_STAGE_TIMEOUT = 300.0
+NODE_TESTS_DIR = "node-tests"  # where a run writes its node cases, inside the run directory
 
 
 @dataclass
@@ -70,7 +71,7 @@ def validate(options: RunOptions, *, runtimes: bool = True) -> None:
     outside = [o for o in options.opsets if o not in KNOWN_OPSETS]
     if outside:
         raise UsageError(f"--opsets {outside[0]} is outside what any exporter writes ({KNOWN_OPSETS.start}-{KNOWN_OPSETS.stop - 1})")
-    if not resolve_cases(options) and not model_sources(options):
+    if not resolve_cases(options) and not model_sources(options) and not any(selected_node_tests(options)):
         raise UsageError("no case matches the selection; see 'python -m conformance list'")
     resolve_models(options)  # what is wrong with a factory is found before any work starts
     if options.shard:
@@ -138,6 +139,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
     models, unbuildable = resolve_models(options)
     valid = [c for c in cases if not c.invalid_reason()] + models
     jobs = make_jobs(valid, options.exporters, [MODES[m] for m in options.modes], options.runtimes, options.opsets)
+    jobs += node_jobs(options, out_dir / NODE_TESTS_DIR)
     shard_index = 1
     if options.shard:
         shard_index, shard_count = parse_shard(options.shard)
@@ -168,6 +170,29 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
                      logs_dir=out_dir / "logs", progress=progress)
         localise_clusters(results_path, writer, options, out_dir / "models")
     return finish(results_path, out_dir / "report.html", options, just_ran=True)
+
+
+def node_jobs(options: RunOptions, node_dir: Path) -> list[CorpusJob]:
+    """The selection's node cases (conformance.corpus.selected_node_tests), written as a corpus under the run directory
+    (afresh, also on resume: the same files) and run as corpus tests: no exporter, their stored expected outputs."""
+    import tempfile
+
+    from conformance.corpus import write_node_tests
+
+    suite_cases, onnx_names = selected_node_tests(options)
+    if not (suite_cases or onnx_names):
+        return []
+    shutil.rmtree(node_dir, ignore_errors=True)
+    node_dir.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="lstm-node-tests-") as workdir:
+        tests = write_node_tests(node_dir, suite_cases, onnx_names, Path(workdir))
+    return [CorpusJob(str(node_dir.resolve()), test, tuple(options.runtimes)) for test in tests]
+
+
+def selected_node_tests(options: RunOptions) -> tuple[list, list[str]]:
+    from conformance.corpus import selected_node_tests as selected
+
+    return selected(options)
 
 
 def localise_clusters(results_path: Path, writer: ResultsWriter, options: RunOptions, models_dir: Path) -> None:
@@ -257,8 +282,10 @@ def finish(results_path: Path, report_path: Path | None, options: RunOptions, *,
     """
     from reports import render_report
 
-    run = read_run(results_path)
+    recorded = read_run(results_path)
     expectations = load_expectations(options.expectations)
+    # Judged afresh by these expectations: a report with other expectations than the run's says what they say.
+    run = Run(recorded.header, [apply_expectations(r, expectations, versions_of(recorded.header)) for r in recorded.results])
     baseline = load_run(options.baseline) if options.baseline else None
     judgement = judge_run(run, expectations, baseline=baseline, baseline_label=options.baseline or "", label=str(results_path),
                           strict_expectations=options.strict_expectations)

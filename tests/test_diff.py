@@ -202,20 +202,29 @@ def test_run_report_embeds_the_diff_against_a_baseline(smoke_run, tmp_path):
 
 
 def test_run_with_only_upstream_fixes_exits_0_and_the_report_names_the_expectation(smoke_run, tmp_path):
+    from verdict.expectations import DEFAULT_EXPECTATIONS
     from verdict.records import ExpectationRef
 
     header, results = load_run(smoke_run["out"])
-    passing = [r for r in results if r.status == "PASS"][:2]
-    fixed, stale = passing[0].key, passing[1].key
+    # Two passes of one dynamic export, at two run shapes: an expectation that claims exactly them.
+    first = next(r for r in results if r.status == "PASS" and r.dynamic)
+    family = [r for r in results if r.status == "PASS" and (r.case, r.exporter, r.dynamic, r.runtime, r.opset)
+              == (first.case, first.exporter, True, first.runtime, first.opset)][:2]
+    fixed, stale = family[0].key, family[1].key
     claim = ExpectationRef(id="time-axis", reason="r", link="https://example.org")
-    # This run: both now pass where an expectation still claims a failure (XPASS).
+    shapes = ", ".join('"' + "x".join(map(str, r.run_shape)) + '"' for r in family)
+    expectations = tmp_path / "expectations.toml"
+    expectations.write_text(f'[[expectation]]\nid = "time-axis"\nwhen = {{ case = "{first.case}", exporter = "{first.exporter}", '
+                            f'dynamic = true, runtime = "{first.runtime}", opset = {first.opset}, run_shape = [{shapes}] }}\n'
+                            'statuses = ["RUN_ERROR"]\nreason = "r"\nlink = "https://example.org"\n\n'
+                            + DEFAULT_EXPECTATIONS.read_text())  # first, so that it claims them; the shipped file for the rest
+    # This run: both now pass where an expectation still claims a failure (XPASS, judged by that file).
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    doctored = [msgspec.structs.replace(r, status="XPASS", expectation=claim) if r.key in (fixed, stale) else r for r in results]
-    write_run(run_dir / "results.jsonl", header, doctored)
+    write_run(run_dir / "results.jsonl", header, results)
     # The baseline had the first as an expected failure, the second as a pass.
     baseline = tmp_path / "baseline.jsonl"
-    options = msgspec.structs.replace(header.options, baseline=str(baseline))
+    options = msgspec.structs.replace(header.options, baseline=str(baseline), expectations=str(expectations))
 
     def expected_failure(r):
         return msgspec.structs.replace(r, status="XFAIL", raw_status="RUN_ERROR", expectation=claim)

@@ -278,3 +278,21 @@ def test_an_expectation_matching_nothing_fails_a_strict_run(tmp_path):
     proc = run_cli(*args, "--out", tmp_path / "strict", "--strict-expectations")
     assert proc.returncode == 1 and "planted-stale" in proc.stderr
     assert "planted-stale" in (tmp_path / "strict" / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_report_judges_the_results_afresh_by_the_expectations_it_is_given(smoke_run, tmp_path):
+    """`report --expectations FILE` says what FILE says: a pass it claims is XPASS (exit 1), and nothing is rewritten."""
+    from conftest import read_jsonl, run_cli
+
+    claimed = next(r for r in smoke_run["results"] if r.status.value == "PASS")
+    file = tmp_path / "expectations.toml"
+    file.write_text(f'[[expectation]]\nid = "claims-a-pass"\nwhen = {{ case = "{claimed.case}", exporter = "{claimed.exporter}" }}\n'
+                    'statuses = ["NUMERIC_MISMATCH"]\nreason = "planted"\nlink = "https://example.org"\n')
+    before = (smoke_run["out"] / "results.jsonl").read_text()
+    proc = run_cli("report", smoke_run["out"], "--expectations", file, "-o", tmp_path / "report.html")
+    assert proc.returncode == 1 and "XPASS" in proc.stdout, proc.stdout + proc.stderr
+    assert (smoke_run["out"] / "results.jsonl").read_text() == before
+    again = run_cli("report", smoke_run["out"], "-o", tmp_path / "again.html")
+    assert again.returncode == smoke_run["proc"].returncode and "XPASS" not in again.stdout
+    assert {r["status"] for r in read_jsonl(smoke_run["out"] / "results.jsonl") if r.get("key") == claimed.key} == {"PASS"}

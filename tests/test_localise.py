@@ -188,6 +188,25 @@ def test_a_runtime_that_cannot_expose_intermediates_is_unavailable(tmp_path):
     assert refused.describe().startswith("first diverging node: cannot localise against ort-cpu: ")
 
 
+class RequiresOutputShapes(PerturbingOrtRuntime):
+    """Refuses a graph output without a shape, as IREE's importer does (onnx's checker: "Field 'shape' of 'type' is
+    required but missing"), and is off at its Tanh."""
+
+    def load(self, model_path):
+        missing = [v.name for v in onnx.load(model_path).graph.output if not v.type.tensor_type.HasField("shape")]
+        if missing:
+            raise RuntimeError(f"Field 'shape' of 'type' is required but missing: {missing[0]}")
+        return super().load(model_path)
+
+
+def test_a_runtime_that_requires_output_shapes_gets_the_ranks(tmp_path):
+    model = chain_model(tmp_path / "chain.onnx")
+    runtime = RequiresOutputShapes()
+    runtime.op_type, runtime.occurrence, runtime.node_name = "Tanh", 0, None
+    found = localise(model, feeds(), RuntimeHandle(runtime, "shapes"), get_runtime("ort-cpu"), fp32)
+    assert (found.status, found.node) == ("found", "tanh"), found.reason
+
+
 @pytest.mark.parametrize("failing", [FailsOnSigmoid, NamesTheNode])  # found by running prefixes; named in the error
 def test_a_run_error_is_localised_to_the_node_the_runtime_raises_at(tmp_path, failing):
     model = chain_model(tmp_path / "chain.onnx")

@@ -15,7 +15,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2", "msgspec", "openvino", "tract")
+VERSIONED_PACKAGES = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "numpy", "jinja2", "msgspec", "openvino", "tract",
+                     "iree-base-compiler", "iree-base-runtime")
 # Variables that change numbers without changing any version: recorded so two runs can be told apart.
 NUMERICS_VARIABLES = ("NVIDIA_TF32_OVERRIDE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
 

@@ -32,6 +32,13 @@ def handle(args) -> int:
         print(f"{model.id}  ({model.source})")
     for record in unbuildable:
         print(f"{record.case}  (cannot be built: {record.message})")
-    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable; {len(models) + len(unbuildable)} models",
-          file=sys.stderr)
+    from conformance.corpus import selected_node_tests
+
+    suite_cases, onnx_names = selected_node_tests(options)
+    for case in suite_cases:
+        print(f"{case.id}  (node case)")
+    for name in onnx_names:
+        print(f"{name}  (onnx node test)")
+    print(f"{len(cases)} cases, {sum(1 for c in cases if not c.invalid_reason())} applicable; {len(models) + len(unbuildable)} models; "
+          f"{len(suite_cases) + len(onnx_names)} node cases", file=sys.stderr)
     return 0

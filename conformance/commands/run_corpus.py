@@ -1,4 +1,4 @@
-"""run-corpus: run a corpus from export-corpus in runtimes, without torch."""
+"""run-corpus: run a corpus (export-corpus's, or any ONNX backend-test directory) in runtimes, without torch."""
 from __future__ import annotations
 
 import time
@@ -9,12 +9,18 @@ from conformance.commands import arguments
 def register(sub) -> None:
     parser = sub.add_parser(
         "run-corpus",
-        help="run a corpus from export-corpus in runtimes, without torch; write results.jsonl and report.html",
-        description="Run every test of a corpus (DIR/manifest.json) in each runtime, compare with its stored expected "
-                    "outputs and apply its expectations.toml, through the same isolated worker pool as run. Needs no torch.",
+        help="run a corpus (export-corpus's, or any ONNX backend-test directory) in runtimes, without torch; write "
+             "results.jsonl and report.html",
+        description="Run every test of a corpus in each runtime, compare with its stored expected outputs and apply the "
+                    "expectations, through the same isolated worker pool as run. Needs no torch. A corpus is either one "
+                    "export-corpus wrote (DIR/manifest.json, its tolerances and expectations.toml) or any ONNX backend-test "
+                    "directory (one folder per test: model.onnx, test_data_set_<i>/input_<k>.pb and output_<k>.pb), such "
+                    "as onnx's onnx/backend/test/data/node or the recurrent node tests `python -m cases.onnx_node_tests DIR` "
+                    "writes; there the tolerances are onnx's backend-test ones (rtol 1e-3, atol 1e-7) unless --rtol/--atol "
+                    "say otherwise, and the expectations are DIR/expectations.toml if present, else the suite's.",
     )
     parser.set_defaults(handler=handle)
-    parser.add_argument("corpus", metavar="DIR", help="a corpus directory written by export-corpus")
+    parser.add_argument("corpus", metavar="DIR", help="a corpus directory written by export-corpus, or an ONNX backend-test directory")
     arguments.add_runtimes(parser, default=None)
     arguments.add_judging(parser)
     arguments.add_workers(parser)
