@@ -16,6 +16,9 @@ import itertools
 
 SITE = "/work/venv/lib/python3.11/site-packages"
 SUITE = "/work/snap"
+# Where the suite's validation step raises: onnx's checker, called from exporters/base.py.
+CHECKER_FRAMES = [(f"{SUITE}/exporters/base.py", 85, "validate", "onnx.checker.check_model(model, full_check=True)"),
+                  (f"{SITE}/onnx/checker.py", 163, "check_model", "C.check_model(")]
 OPSETS = (18, 23)
 EXPORTERS = ("torchscript", "dynamo", "decomposed")
 RUNTIMES = ("ort-cpu", "ort-cuda", "reference")
@@ -267,18 +270,14 @@ def _result(kind: str, case: str, p: dict, exporter: str, dynamic: bool, opset: 
     if exporter == "dynamo" and proj:
         message = (f"[ShapeInferenceError] Inference error(s): (op_type:LSTM, node name: node_lstm__{number % 7}): [ShapeInferenceError] "
                    f"Inferred shape and existing shape differ in dimension 2: ({proj}) vs ({p['hidden_size']})")
-        frames = [(f"{SUITE}/exporters/base.py", 85, "validate", "onnx.checker.check_model(model, full_check=True)"),
-                  (f"{SITE}/onnx/checker.py", 163, "check_model", "C.check_model(")]
         return failure("INVALID_MODEL", "validate", "dynamo-projection",
-                       ("InferenceError", message, _traceback(frames, "onnx.onnx_cpp2py_export.shape_inference.InferenceError: " + message)))
+                       ("InferenceError", message, _traceback(CHECKER_FRAMES, "onnx.onnx_cpp2py_export.shape_inference.InferenceError: " + message)))
     if dtype == "bfloat16" and opset < 22:
         op = {"lstm": "LSTM", "gru": "GRU"}.get(kind, "RNN")
         message = (f"Field 'type' of 'X' is invalid: bad input type tensor(bfloat16) for operator {op} "
                    f"(opset {opset}): allowed types are tensor(double), tensor(float), tensor(float16)")
-        frames = [(f"{SUITE}/exporters/base.py", 85, "validate", "onnx.checker.check_model(model, full_check=True)"),
-                  (f"{SITE}/onnx/checker.py", 163, "check_model", "C.check_model(")]
         return failure("INVALID_MODEL", "validate", "bf16",
-                       ("ValidationError", message, _traceback(frames, "onnx.onnx_cpp2py_export.checker.ValidationError: " + message)))
+                       ("ValidationError", message, _traceback(CHECKER_FRAMES, "onnx.onnx_cpp2py_export.checker.ValidationError: " + message)))
     if kind == "rnn_relu" and runtime == "reference":
         frames = [(f"{SUITE}/conformance/stages/run.py", 21, "load", "session = runtime.load(str(model_path))"),
                   (f"{SITE}/onnx/reference/ops/op_rnn.py", 37, "__init__", "self.f1 = self.choose_act("),

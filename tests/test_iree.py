@@ -29,6 +29,13 @@ def _installed() -> bool:
 requires_iree = pytest.mark.skipif(
     not _installed(), reason="iree-base-compiler and iree-base-runtime are not installed (tox -e iree, or pip install -e .[iree])")
 
+@pytest.fixture
+def registered():
+    """The CLI finds `iree` through the project's entry points."""
+    if "iree" not in known_runtime_names():
+        pytest.skip("iree not registered: install the project (pip install -e .) for its entry points")
+
+
 ONE_CASE = ["--case", "num_layers=1", "--exporters", "torchscript", "--no-progress"]
 X = np.array([-1.0, 2.0], dtype=np.float32)
 
@@ -113,10 +120,8 @@ def test_unavailable_says_why(monkeypatch):
     assert not ok and reason.startswith("iree not importable") and "iree-base-runtime" in reason
 
 
-def test_results_are_skipped_with_the_reason_where_iree_cannot_be_imported(tmp_path):
+def test_results_are_skipped_with_the_reason_where_iree_cannot_be_imported(tmp_path, registered):
     """A package `iree` ahead of the installed one on the path that refuses to import: what a machine without IREE sees."""
-    if "iree" not in known_runtime_names():
-        pytest.skip("iree not registered: install the project (pip install -e .) for its entry points")
     blocker = tmp_path / "path" / "iree"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('no IREE on this machine')\n")
@@ -197,9 +202,7 @@ def test_import_failure_is_a_load_error_with_the_importers_message(tmp_path):
 
 @requires_iree
 @pytest.mark.slow
-def test_one_case_passes_static_and_dynamic_through_the_cli(tmp_path, cache_dir):
-    if "iree" not in known_runtime_names():
-        pytest.skip("iree not registered: install the project (pip install -e .) for its entry points")
+def test_one_case_passes_static_and_dynamic_through_the_cli(tmp_path, cache_dir, registered):
     out = tmp_path / "out"
     proc = run_cli("run", *ONE_CASE, "--modes", "static,dynamic", "--runtimes", "iree", "--out", out, "--cache-dir", cache_dir,
                    "--runtime-option", f"iree:cache_dir={tmp_path / 'modules'}")
@@ -218,9 +221,7 @@ def test_one_case_passes_static_and_dynamic_through_the_cli(tmp_path, cache_dir)
 
 @requires_iree
 @pytest.mark.slow
-def test_a_failing_compile_is_a_load_error_with_the_compilers_message(tmp_path, cache_dir):
-    if "iree" not in known_runtime_names():
-        pytest.skip("iree not registered: install the project (pip install -e .) for its entry points")
+def test_a_failing_compile_is_a_load_error_with_the_compilers_message(tmp_path, cache_dir, registered):
     out = tmp_path / "out"
     proc = run_cli("run", *ONE_CASE, "--modes", "static", "--runtimes", "iree", "--out", out, "--cache-dir", cache_dir,
                    "--runtime-option", "iree:target_cpu=no-such-cpu", "--runtime-option", "iree:cache_dir=none")
