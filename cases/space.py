@@ -6,13 +6,14 @@ import itertools
 
 from cases.case import Case, InvalidCaseError
 from cases.kinds import KINDS
+from cases.kinds.lstm_cell import CellKind
 from cases.zoo import ZOO
 
 Grid = dict[str, tuple]
 
 # The torch.nn recurrent layers, multi-layer and bidirectional; the cell kinds (one cell stepped in a loop) have a grid of their own.
-LAYERS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
-CELLS = tuple(kind for kind in KINDS if kind not in LAYERS)
+LAYERS = tuple(name for name, kind in KINDS.items() if not isinstance(kind, CellKind))
+CELLS = tuple(name for name, kind in KINDS.items() if isinstance(kind, CellKind))
 
 # The five seed axes plus initial states: 2**6 = 64 LSTM configurations.
 SEED_GRID: Grid = {

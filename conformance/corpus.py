@@ -6,7 +6,7 @@ outputs (oracle_<n>.pb), its yardstick (verdict.tolerances). The manifest is wri
 without one is an export that did not finish. Nothing here imports torch at module level; `run-corpus`
 (conformance/run_corpus.py) reads the layout with onnx and numpy alone.
 
-Node cases come after the exported tests (`selected_node_tests`, `write_node_tests`): the suite's own
+Node cases come after the exported tests (conformance.plan.selected_node_tests, `write_node_tests`): the suite's own
 (cases.node_cases, test_node-<op>-<name>/) and onnx's recurrent node tests (cases.onnx_node_tests, under their onnx
 names, test_lstm_defaults/ ...: onnx's expected outputs and tolerances, params.origin naming the onnx release).
 """
@@ -24,7 +24,8 @@ import msgspec
 
 from cases.modes import MODES
 from conformance.corpus_layout import EXPECTATIONS_FILE, FORMAT, MANIFEST, MODEL, VERSION, data_set_dir, write_tensors
-from conformance.plan import Job, make_jobs, not_applicable_record, not_applicable_records, preset_of, resolve_cases, resolve_models
+from conformance.plan import (Job, make_jobs, not_applicable_record, not_applicable_records, preset_of, resolve_cases, resolve_models,
+                              selected_node_tests)
 from conformance.runner import resolved, validate
 from conformance.stages.export import Data, base_tolerance, export_model, export_summary
 from exporters.base import ExportResult
@@ -98,11 +99,8 @@ def _export_test(job: Job, out_dir: Path, workdir: Path, cache_dir: str | None) 
         test["oracle"] = True
 
     def data_sets():
-        reference = reference_for(job)
-        sets = [reference.data(shape) for shape in job.run_shapes()]
-        for data in sets:
-            data.oracle = data.oracle if oracle else None
-        return sets
+        reference = reference_for(job, oracle=oracle)
+        return [reference.data(shape) for shape in job.run_shapes()]
 
     return _write_test(out_dir, test, export, model_path, data_sets)
 
@@ -122,26 +120,6 @@ def _node_test(case, out_dir: Path, workdir: Path) -> dict:
     coordinates = {"case": case.id, "params": case.params(), "exporter": PRODUCER, "dynamic": False, "opset": NODE_OPSET}
     test = _test_entry(case.id, coordinates, [(SEQ_LEN, BATCH)], "float32", export_summary(export, cached=False), TOLERANCES["float32"])
     return _write_test(out_dir, test, export, model_path, lambda: [Data(case.feeds(), case.expected_outputs())])
-
-
-def selected_node_tests(options: RunOptions) -> tuple[list, list[str]]:
-    """(the suite's node cases, the names of onnx's recurrent node tests) a selection holds.
-
-    A preset brings its own (cases.space.PRESET_NODE_CASES) where the cases come from it (no --case) and no --kinds
-    narrows them, kept by -k as cases are; --node-cases brings every node case of the suite's, whatever the selection.
-    """
-    from cases.node_cases import NODE_CASES
-    from cases.space import PRESET_NODE_CASES
-
-    kept = lambda name: not options.select or any(s in name for s in options.select)  # noqa: E731
-    groups = PRESET_NODE_CASES.get(preset_of(options) or "", ()) if not options.cases and not options.kinds else ()
-    suite = [case for case in NODE_CASES if options.node_cases or ("suite" in groups and kept(case.id))]
-    onnx_names = []
-    if "onnx" in groups:
-        from cases.onnx_node_tests import onnx_node_test_names
-
-        onnx_names = [name for name in onnx_node_test_names() if kept(name)]
-    return suite, onnx_names
 
 
 def write_node_tests(out_dir: Path, suite_cases: list, onnx_names: list[str], workdir: Path) -> list[dict]:

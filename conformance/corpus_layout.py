@@ -58,6 +58,7 @@ def write_tensors(data_dir: Path, kind: str, arrays: dict) -> None:
 def read_tensors(data_dir: Path, kind: str, count: int) -> dict:
     """The data set's tensors of `kind`, named by position as the model beside it (DIR/<test>/model.onnx) names its
     inputs (not initializers) or outputs; by the names stored in the files where the counts differ."""
+    import onnx
     from onnx import numpy_helper
 
     names = graph_names(data_dir.parent / MODEL).get("output" if kind == "oracle" else kind)
@@ -65,17 +66,9 @@ def read_tensors(data_dir: Path, kind: str, count: int) -> dict:
         names = None
     arrays = {}
     for n, path in enumerate(tensor_paths(data_dir, kind, count)):
-        tensor = _read_tensor(path)
+        tensor = onnx.load_tensor(str(path))
         arrays[names[n] if names else tensor.name] = numpy_helper.to_array(tensor)
     return arrays
-
-
-def _read_tensor(path: Path):
-    from onnx import TensorProto
-
-    tensor = TensorProto()
-    tensor.ParseFromString(path.read_bytes())
-    return tensor
 
 
 def graph_names(model_path: Path) -> dict[str, list[str]]:
@@ -193,7 +186,7 @@ def backend_test(test_dir: Path) -> dict:
                                 f"{len(infos)} {kind}s ({', '.join(i.name for i in infos) or 'none'})")
             for info, path in zip(infos, tensor_paths(data_dir, kind, len(infos))):
                 try:
-                    array = numpy_helper.to_array(_read_tensor(path))
+                    array = numpy_helper.to_array(onnx.load_tensor(str(path)))
                 except Exception as exc:
                     raise malformed(f"{data_dir.name}/{path.name} is not a readable TensorProto: {type(exc).__name__}: "
                                     f"{str(exc).strip()[:300]}") from None

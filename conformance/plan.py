@@ -241,6 +241,26 @@ def model_sources(options: RunOptions) -> list[str]:
     return list(dict.fromkeys([*options.models, *PRESET_MODELS.get(preset_of(options) or "", ())]))
 
 
+def selected_node_tests(options: RunOptions) -> tuple[list, list[str]]:
+    """(the suite's node cases, the names of onnx's recurrent node tests) a selection holds.
+
+    A preset brings its own (cases.space.PRESET_NODE_CASES) where the cases come from it (no --case) and no --kinds
+    narrows them, kept by -k as cases are; --node-cases brings every node case of the suite's, whatever the selection.
+    """
+    from cases.node_cases import NODE_CASES
+    from cases.space import PRESET_NODE_CASES
+
+    kept = lambda name: not options.select or any(s in name for s in options.select)  # noqa: E731
+    groups = PRESET_NODE_CASES.get(preset_of(options) or "", ()) if not options.cases and not options.kinds else ()
+    suite = [case for case in NODE_CASES if options.node_cases or ("suite" in groups and kept(case.id))]
+    onnx_names = []
+    if "onnx" in groups:
+        from cases.onnx_node_tests import onnx_node_test_names
+
+        onnx_names = [name for name in onnx_node_test_names() if kept(name)]
+    return suite, onnx_names
+
+
 def resolve_models(options: RunOptions) -> tuple[list, list[Result]]:
     """(the selected users' models, one EXPORT_ERROR result per model that cannot be imported or built).
 
@@ -284,8 +304,6 @@ def in_selection(options: RunOptions) -> Callable[[Result], bool]:
     except UsageError:
         case_ids = set()
     sources = set(model_sources(options))
-    from conformance.corpus import selected_node_tests
-
     suite_cases, onnx_names = selected_node_tests(options)
     node_ids = {case.id for case in suite_cases} | set(onnx_names)
 

@@ -13,7 +13,7 @@ import msgspec
 from cases.modes import MODES
 from cases.space import PRESET_OPSETS
 from conformance.plan import (CorpusJob, make_jobs, model_sources, not_applicable_records, parse_shard, preset_of, resolve_cases,
-                              resolve_models, shard_jobs)
+                              resolve_models, selected_node_tests, shard_jobs)
 from conformance.worker import Settings
 from exporters import DEFAULT_OPSET, EXPORTERS, KNOWN_OPSETS
 from verdict.environment import RESULT_CODE, code_digest, package_versions
@@ -173,7 +173,7 @@ def run(options: RunOptions, out_dir: str | Path, *, resume: bool = False, overw
 
 
 def node_jobs(options: RunOptions, node_dir: Path) -> list[CorpusJob]:
-    """The selection's node cases (conformance.corpus.selected_node_tests), written as a corpus under the run directory
+    """The selection's node cases (conformance.plan.selected_node_tests), written as a corpus under the run directory
     (afresh, also on resume: the same files) and run as corpus tests: no exporter, their stored expected outputs."""
     import tempfile
 
@@ -187,12 +187,6 @@ def node_jobs(options: RunOptions, node_dir: Path) -> list[CorpusJob]:
     with tempfile.TemporaryDirectory(prefix="lstm-node-tests-") as workdir:
         tests = write_node_tests(node_dir, suite_cases, onnx_names, Path(workdir))
     return [CorpusJob(str(node_dir.resolve()), test, tuple(options.runtimes)) for test in tests]
-
-
-def selected_node_tests(options: RunOptions) -> tuple[list, list[str]]:
-    from conformance.corpus import selected_node_tests as selected
-
-    return selected(options)
 
 
 def localise_clusters(results_path: Path, writer: ResultsWriter, options: RunOptions, models_dir: Path) -> None:

@@ -17,6 +17,7 @@ from reports.charts import EAGER_CUDA_LABEL, error_bars, error_histograms
 from reports.clusters import failure_clusters
 from reports.kinds import NODE_PREFIX, is_packed, kind_label, kind_of, kind_order
 from reports.trend import trend_view
+from verdict.expectations import stale
 from verdict.records import Header, Result
 from verdict.status import DISPLAY_ORDER, OK_STATUSES, Status, did_not_run, is_failure, is_ok, observed, observed_pass
 
@@ -264,7 +265,7 @@ def build_view(header: Header | None, results: list[Result], diff=None, usage=No
         "shard": header.options.shard if header else None,
         "merged_from": plain.get("merged_from") or [],
         "diff": diff,
-        "unused_expectations": [u for u in usage or [] if u.state == "stale"],
+        "unused_expectations": stale(usage or []),
         "out_of_scope_expectations": [u for u in usage or [] if u.state == "out of scope"],
         "repro_commands": {r.key: row["repro"] for r, row in zip(applicable, rows) if row["repro"]},
         "anchors": anchors,
@@ -325,8 +326,8 @@ def render_diff(diff, path: str | Path) -> Path:
     return path
 
 
-def render_trend(runs: list[tuple[str, Header, list[Result]]], path: str | Path) -> Path:
-    """runs: (label, header, results), oldest first."""
-    path = Path(path)
-    path.write_text(_environment().get_template("trend.html.j2").render(**trend_view(runs)), encoding="utf-8")
-    return path
+def render_trend(runs: list[tuple[str, Header, list[Result]]], path: str | Path) -> list[dict]:
+    """runs: (label, header, results), oldest first; returns the failure changes between them (the page's transitions)."""
+    view = trend_view(runs)
+    Path(path).write_text(_environment().get_template("trend.html.j2").render(**view), encoding="utf-8")
+    return view["transitions"]

@@ -123,7 +123,7 @@ def write_trend(paths: list[str], output: str) -> tuple[list, list[dict]]:
 
     runs = load_runs_in_time_order(paths)
     try:
-        render_trend(runs, output)
+        changes = render_trend(runs, output)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    return runs, failure_changes(runs)
+    return runs, changes

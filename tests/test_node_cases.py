@@ -243,7 +243,7 @@ def test_onnx_node_tests_expect_onnx_vectors(written_onnx_node_tests):
 
 
 def test_the_default_preset_holds_the_node_cases_and_onnx_node_tests():
-    from conformance.corpus import selected_node_tests
+    from conformance.plan import selected_node_tests
     from verdict.records import RunOptions
 
     suite, onnx_names = selected_node_tests(RunOptions(preset="default"))

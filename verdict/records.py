@@ -355,10 +355,6 @@ def encode(record: Result | Header) -> bytes:
     return _ENCODER.encode(record)
 
 
-def to_builtins(record: Any) -> Any:
-    return msgspec.to_builtins(record)
-
-
 def read_run(path: str | Path) -> Run:
     """(header, results) of a results file (.jsonl, or .jsonl.gz). A torn last line (a killed writer) is ignored;
     any other bad line is a ResultsFileError that names it."""

@@ -32,7 +32,7 @@ def handle(args) -> int:
         print(f"{model.id}  ({model.source})")
     for record in unbuildable:
         print(f"{record.case}  (cannot be built: {record.message})")
-    from conformance.corpus import selected_node_tests
+    from conformance.plan import selected_node_tests
 
     suite_cases, onnx_names = selected_node_tests(options)
     for case in suite_cases:

@@ -230,12 +230,13 @@ def _tensors(graph):
                 yield from _tensors(subgraph)
 
 
-def model_digest(model_path: str) -> str:
-    """The model's bytes and those of any external data it names."""
+def model_digest(model_path: str, model=None) -> str:
+    """The model's bytes and those of any external data it names (`model`: the file, loaded without external data)."""
     import onnx
 
     digest = hashlib.sha256(Path(model_path).read_bytes())
-    model = onnx.load(model_path, load_external_data=False)
+    if model is None:
+        model = onnx.load(model_path, load_external_data=False)
     locations = sorted({entry.value for tensor in _tensors(model.graph) if tensor.data_location == onnx.TensorProto.EXTERNAL
                         for entry in tensor.external_data if entry.key == "location"})
     for location in locations:
@@ -336,16 +337,17 @@ class IreeRuntime(SessionRuntime):
     def compile_flags(self) -> list[str]:
         return [*COMPILE_FLAGS, f"--iree-llvmcpu-target-cpu={self.target_cpu}"]
 
-    def cache_key(self, model_path: str) -> str:
-        payload = {"model": model_digest(model_path), "versions": versions(), "import": list(IMPORT_FLAGS),
+    def cache_key(self, model_path: str, model=None) -> str:
+        payload = {"model": model_digest(model_path, model), "versions": versions(), "import": list(IMPORT_FLAGS),
                    "compile": self.compile_flags(), "python": platform.python_version(), "code": own_digest(),
                    "host": host_cpu() if self.target_cpu == "host" else None}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
-    def compile(self, model_path: str) -> bytes:
-        """The compiled module (.vmfb) of an ONNX model, from the cache when it holds it; raises IreeImportError or IreeCompileError."""
+    def compile(self, model_path: str, model=None) -> bytes:
+        """The compiled module (.vmfb) of an ONNX model (`model`: the file, loaded without external data, if at hand),
+        from the cache when it holds it; raises IreeImportError or IreeCompileError."""
         cache = ModuleCache(self.cache_dir) if self.cache_dir else None
-        key = self.cache_key(model_path) if cache else ""
+        key = self.cache_key(model_path, model) if cache else ""
         hit = cache.get(key) if cache else None
         if hit is not None:
             record, module = hit
@@ -385,8 +387,9 @@ class IreeRuntime(SessionRuntime):
         import iree.runtime as rt
         import onnx
 
-        graph = onnx.load(model_path, load_external_data=False).graph
-        module = self.compile(model_path)
+        model = onnx.load(model_path, load_external_data=False)
+        graph = model.graph
+        module = self.compile(model_path, model)
         config = self._runtime_config()
         try:
             vm_module = rt.VmModule.copy_buffer(config.vm_instance, module)

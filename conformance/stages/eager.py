@@ -68,9 +68,10 @@ class ModelEager:
     """A user's model's eager outputs (and the fp64 oracle's, for a floating-point model) at each run shape; a streaming
     model's call by call, each call fed the state the one before returned."""
 
-    def __init__(self, job):
+    def __init__(self, job, *, oracle: bool = True):
         self.job = job
         self.spec = job.case.spec
+        self.with_oracle = oracle
 
     def data(self, shape: tuple, *, eager_cuda: bool = False) -> Data:
         from cases import models
@@ -80,10 +81,12 @@ class ModelEager:
         start = time.perf_counter()
         expected = self._calls(chunks, None)
         seconds = round(time.perf_counter() - start, 4)
-        try:
-            oracle = self._calls(chunks, "float64")
-        except Exception:  # a model that cannot run in float64 has no oracle: torch eager stays the yardstick
-            oracle = None
+        oracle = None
+        if self.with_oracle:
+            try:
+                oracle = self._calls(chunks, "float64")
+            except Exception:  # a model that cannot run in float64 has no oracle: torch eager stays the yardstick
+                pass
         if self.spec.chunks == 1:
             return Data(chunks[0], expected, oracle, {"eager_s": seconds})
         return Data(chunks[0], expected, oracle, {"eager_s": seconds}, chunks=chunks, carry=dict(self.spec.carry))
@@ -101,6 +104,7 @@ class ModelEager:
         return outputs
 
 
-def reference_for(job):
-    """What computes a job's expected outputs: torch eager on a Case, or on a user's model."""
-    return EagerReference(job.case, oracle=True) if isinstance(job.case, Case) else ModelEager(job)
+def reference_for(job, *, oracle: bool = True):
+    """What computes a job's expected outputs: torch eager on a Case, or on a user's model; with the fp64 oracle's
+    unless `oracle` is false (for whoever needs only the inputs, or eager's outputs)."""
+    return EagerReference(job.case, oracle=oracle) if isinstance(job.case, Case) else ModelEager(job, oracle=oracle)

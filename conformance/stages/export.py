@@ -122,14 +122,19 @@ class StoredModel:
         self.shapes = job.run_shapes()
         self.counts = (len(test.get("inputs", [])), len(test.get("outputs", [])))
         self.has_oracle = bool(test.get("oracle"))
+        self._data: dict[tuple, Data] = {}
 
     def prepare(self, shapes: list[tuple]) -> None:
-        """Nothing to compute: the expected outputs are files."""
+        """Read the data sets every runtime will run, once."""
+        for shape in shapes:
+            if shape not in self._data:
+                data_dir = data_set_dir(self.model_path.parent, self.shapes.index(shape))
+                oracle = read_tensors(data_dir, "oracle", self.counts[1]) if self.has_oracle else None
+                self._data[shape] = Data(read_tensors(data_dir, "input", self.counts[0]),
+                                         read_tensors(data_dir, "output", self.counts[1]), oracle)
 
     def data(self, shape: tuple) -> Data:
-        data_dir = data_set_dir(self.model_path.parent, self.shapes.index(shape))
-        oracle = read_tensors(data_dir, "oracle", self.counts[1]) if self.has_oracle else None
-        return Data(read_tensors(data_dir, "input", self.counts[0]), read_tensors(data_dir, "output", self.counts[1]), oracle)
+        return self._data[shape]
 
     def tolerance_for(self, output: str) -> Tolerance:
         return self.tolerances.for_output(self.base_tolerance, output)
